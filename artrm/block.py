@@ -1,0 +1,68 @@
+"""The one Transformer block f that every rung of the ladder uses (spec 1.1).
+
+Pre-LN GPT block:  h <- h + Attn(LN1(h)),  then  h <- h + MLP(LN2(h)).
+Causal multi-head attention with bias-free Q, K, V (one C -> 3C projection, which equals the
+authors' separate per-head projections), an output projection with bias and dropout; an MLP
+C -> 4C -> C with exact (erf) GELU and dropout. 12C^2 + 10C parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, n_embd: int, n_head: int, dropout: float) -> None:
+        super().__init__()
+        self.n_head, self.dropout = n_head, dropout
+        self.qkv = nn.Linear(n_embd, 3 * n_embd, bias=False)
+        self.proj = nn.Linear(n_embd, n_embd)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        B, T, C = h.shape
+        q, k, v = self.qkv(h).split(C, dim=2)  # 3 x (B, T, C)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        p = self.dropout if self.training else 0.0
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)  # (B, nh, T, hs)
+        out = out.transpose(1, 2).reshape(B, T, C)
+        return self.drop(self.proj(out))
+
+
+class MLP(nn.Module):
+    def __init__(self, n_embd: int, dropout: float) -> None:
+        super().__init__()
+        self.fc = nn.Linear(n_embd, 4 * n_embd)
+        self.proj = nn.Linear(4 * n_embd, n_embd)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.proj(F.gelu(self.fc(h))))
+
+
+class Block(nn.Module):
+    """f(h): one pre-LN Transformer block, (B, T, C) -> (B, T, C)."""
+
+    def __init__(self, n_embd: int, n_head: int, dropout: float) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(n_embd)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout)
+        self.ln2 = nn.LayerNorm(n_embd)
+        self.mlp = MLP(n_embd, dropout)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h = h + self.attn(self.ln1(h))
+        return h + self.mlp(self.ln2(h))
+
+
+def normal_init(module: nn.Module) -> nn.Module:
+    """The authors' init (spec 1.2): every Linear and Embedding weight ~ N(0, 0.02), biases 0;
+    LayerNorms keep (1, 0). Returns `module` so it can wrap a constructor."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+    return module

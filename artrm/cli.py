@@ -1,0 +1,199 @@
+"""`python -m artrm {train,grid,eval}`.
+
+Bad input (unknown model, task, profile or device, a non-positive size, a budget that cannot
+be met, a length longer than the block allows) stops with one line naming the parameter and
+what is allowed, exit code 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import torch
+
+from artrm.config import ExecConfig, RunConfig, check_fits
+from artrm.errors import ConfigError, check_choice
+from artrm.evaluate import evaluate
+from artrm.grid import check_feasible, run_grid, run_or_load
+from artrm.ladder import MODEL_NAMES
+from artrm.models import build_model
+from artrm.profiles import PROFILES, get_profile
+from artrm.runtime import resolve_device
+from artrm.store import ResultStore
+from artrm.tasks import TASKS
+from artrm.train import checkpoint_path
+
+# CLI flag -> (config section, field); None is the top level of RunConfig
+OVERRIDES: dict[str, tuple[str | None, str, type]] = {
+    "budget": ("arch", "budget", int), "n_embd": ("arch", "n_embd", int),
+    "n_head": ("arch", "n_head", int), "block_size": ("arch", "block_size", int),
+    "dropout": ("arch", "dropout", float), "n_outer": ("arch", "n_outer", int),
+    "n_inner": ("arch", "n_inner", int), "ponder_weight": ("arch", "ponder_weight", float),
+    "train_len": ("data", "train_len", int), "padding": ("data", "padding", str),
+    "steps": ("optim", "steps", int), "batch_size": ("optim", "batch_size", int),
+    "lr": ("optim", "lr", float), "n_problems": ("eval", "n_problems", int),
+    "eval_every": ("eval", "every", int), "decoding": ("eval", "decoding", str),
+    "precision": (None, "precision", str),
+}
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        fail(message)
+
+
+def fail(message: str) -> NoReturn:
+    print(f"artrm: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
+def add_exec_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default=None, help="cpu, cuda[:i] or auto (default: cpu)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the block (CUDA)")
+    p.add_argument("--fused-adamw", action="store_true", help="fused AdamW (CUDA)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def make_parser() -> Parser:
+    parser = Parser(prog="python -m artrm", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    t = sub.add_parser("train", help="train and evaluate one run, store its record")
+    t.add_argument("--model", required=True, help=", ".join(MODEL_NAMES))
+    t.add_argument("--task", required=True, help=", ".join(TASKS))
+    t.add_argument("--profile", default="cpu", help=", ".join(PROFILES))
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--lengths", type=positive_int, nargs="+", default=None,
+                   help="evaluation lengths")
+    t.add_argument("--label", default=None, help="free-form label kept in the record")
+    t.add_argument("--force", action="store_true", help="retrain even if the run is stored")
+    for flag, (_, _, kind) in OVERRIDES.items():
+        t.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, default=None)
+    add_exec_args(t)
+
+    g = sub.add_parser("grid", help="models x tasks x seeds of a profile, skipping stored runs")
+    g.add_argument("--profile", default="cpu", help=", ".join(PROFILES))
+    g.add_argument("--models", nargs="+", default=None)
+    g.add_argument("--tasks", nargs="+", default=None)
+    g.add_argument("--seeds", type=int, nargs="+", default=None)
+    g.add_argument("--force", action="store_true")
+    g.add_argument("--workers", type=positive_int, default=1,
+                   help="parallel runs: processes sharing the CPU cores, or one per GPU")
+    add_exec_args(g)
+
+    e = sub.add_parser("eval", help="evaluate a trained run at new lengths or decoding")
+    e.add_argument("--run", required=True, help="config-hash prefix or record path")
+    e.add_argument("--lengths", type=positive_int, nargs="+", default=None)
+    e.add_argument("--decoding", default=None, help="sample or greedy")
+    e.add_argument("--n-problems", type=positive_int, default=None)
+    e.add_argument("--device", default=None)
+    return parser
+
+
+def exec_config(args: argparse.Namespace, profile_device: str = "cpu") -> ExecConfig:
+    return ExecConfig(device=args.device or profile_device, compile=args.compile,
+                      fused_adamw=args.fused_adamw, threads=args.threads,
+                      progress=not args.no_progress)
+
+
+def train_config(args: argparse.Namespace) -> RunConfig:
+    profile = get_profile(args.profile)
+    check_choice("model", args.model, MODEL_NAMES)
+    check_choice("task", args.task, TASKS)
+    cfg = profile.config(args.model, args.task, args.seed)
+    sections: dict[str | None, dict[str, Any]] = {}
+    for flag, (section, name, _) in OVERRIDES.items():
+        if getattr(args, flag) is not None:
+            sections.setdefault(section, {})[name] = getattr(args, flag)
+    if args.lengths:
+        sections.setdefault("eval", {})["lengths"] = tuple(args.lengths)
+    top = sections.pop(None, {})
+    for section, changes in sections.items():
+        top[section] = dataclasses.replace(getattr(cfg, section), **changes)
+    return cfg.replace(**top)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    cfg = train_config(args)
+    profile = get_profile(args.profile)
+    exe = exec_config(args, profile.device)
+    store = ResultStore()
+    if cfg == profile.config(cfg.model, cfg.task, cfg.seed):
+        check_feasible(profile, [cfg], resolve_device(exe.device), store, args.force)
+    record, trained = run_or_load(cfg, exe, store, label=args.label, force=args.force)
+    print(f"{cfg.model} on {cfg.task} (seed {cfg.seed}, {record['params']:,} parameters): "
+          f"{'trained' if trained else 'loaded from the store'}; config {cfg.hash[:12]}")
+    print_metrics(record["final"])
+
+
+def cmd_grid(args: argparse.Namespace) -> None:
+    profile = get_profile(args.profile)
+    for m in args.models or ():
+        check_choice("model", m, MODEL_NAMES)
+    for t in args.tasks or ():
+        check_choice("task", t, TASKS)
+    exe = exec_config(args, profile.device)
+    device = resolve_device(exe.device)
+    configs = profile.configs(tuple(args.models or ()) or None, tuple(args.tasks or ()) or None,
+                              tuple(args.seeds or ()) or None)
+    store = ResultStore()
+    check_feasible(profile, configs, device, store, args.force)
+    run_grid(configs, exe, store, label=profile.name, force=args.force, workers=args.workers)
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    store = ResultStore()
+    try:
+        record = store.load(args.run)
+    except KeyError as err:
+        raise ConfigError(f"--run must name one stored run: {err.args[0]}") from None
+    cfg = RunConfig.from_dict(record["config"])
+    lengths = tuple(args.lengths or cfg.eval.lengths)
+    decoding = args.decoding or cfg.eval.decoding
+    check_choice("decoding", decoding, ("sample", "greedy"))
+    check_fits(cfg.task, lengths, cfg.arch.block_size)
+    device = resolve_device(args.device or "cpu")
+    ckpt = checkpoint_path(cfg)
+    if not ckpt.exists():
+        raise ConfigError(f"--run {args.run}: no checkpoint at {ckpt} (checkpoints stay on the "
+                          f"machine that trained the run); retrain it with --force")
+    model = build_model(cfg.model, cfg.arch).to(device)
+    state = torch.load(ckpt, map_location=device, weights_only=False)
+    model.load_state_dict(state["model"])
+    metrics = evaluate(model, cfg.task, lengths, args.n_problems or cfg.eval.n_problems,
+                       cfg.seed, decoding, round_id=state["progress"]["step"])
+    print(f"{cfg.model} on {cfg.task} (seed {cfg.seed}), decoding {decoding}:")
+    print_metrics(metrics)
+
+
+def print_metrics(metrics: dict[str, dict[str, float | None]]) -> None:
+    keys = ("char_acc", "seq_acc", "first_char_acc", "last_char_acc")
+    print("length  " + "  ".join(f"{k:>14}" for k in keys))
+    for length, m in metrics.items():
+        print(f"{length:>6}  " + "  ".join(f"{m[k]:>14.3f}" for k in keys))
+
+
+COMMANDS = {"train": cmd_train, "grid": cmd_grid, "eval": cmd_eval}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = make_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except ConfigError as err:
+        fail(str(err))

@@ -1,0 +1,105 @@
+"""Compute matching (spec 3) and block passes counted with hooks.
+
+A budget B is a number of forward block passes. Each model turns it into a loop plan exactly
+as the authors' `--compute-budget` does. The plan gives the *nominal* passes; the models'
+`PassCounter` counts the *realised* ones (forward, forward with a graph, and backward).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from artrm.errors import ConfigError, check_choice, check_positive
+from artrm.ladder import MODEL_NAMES
+
+NESTED = ("ut_level2", "trm")
+
+
+@dataclass(frozen=True)
+class LoopPlan:
+    """How a model spends its budget: n_layer steps of `passes_per_step` block passes."""
+
+    n_layer: int  # distinct layers (gpt), loop steps (tied models) or ACT steps
+    passes_per_step: int = 1
+    n_outer: int = 1  # H: cycles per ACT step (nested models)
+    n_inner: int = 1  # L: reasoning updates per cycle (nested models)
+
+    @property
+    def nominal_passes(self) -> int:
+        return self.n_layer * self.passes_per_step
+
+
+def match_budget(model: str, budget: int, n_outer: int = 2, n_inner: int = 2) -> LoopPlan:
+    """The loop plan of `model` for a budget of `budget` block passes.
+
+    gpt, gpt_level1, gpt_level2, ut: N = B.  ut_level1: N = floor(B/2) dual steps of 2 passes.
+    ut_level2, trm: the first (H, L) in the authors' candidate order whose H(L+1) divides B,
+    with N = B / (H(L+1)); (1, 0) always divides.
+    """
+    check_choice("model", model, MODEL_NAMES)
+    check_positive("budget", budget)
+    if model == "ut_level1":
+        if budget < 2:
+            raise ConfigError(f"budget must be at least 2 for ut_level1 (one dual step is 2 "
+                              f"block passes); got {budget}")
+        return LoopPlan(n_layer=budget // 2, passes_per_step=2)
+    if model in NESTED:
+        check_positive("n_outer", n_outer)
+        if n_inner < 0:
+            raise ConfigError(f"n_inner must be zero or positive; got {n_inner}")
+        for h, l in _candidates(n_outer, n_inner):
+            per_step = h * (l + 1)
+            if budget % per_step == 0:
+                return LoopPlan(budget // per_step, per_step, n_outer=h, n_inner=l)
+    return LoopPlan(n_layer=budget)
+
+
+def _candidates(h0: int, l0: int) -> list[tuple[int, int]]:
+    """(H, L) in the authors' order: the given pair, then L from l0 down, H from h0 down."""
+    order = [(h0, l0)]
+    for l in range(l0, -1, -1):
+        for h in range(h0, 0, -1):
+            if (h, l) not in order:
+                order.append((h, l))
+    return order
+
+
+@dataclass
+class PassCount:
+    """Block passes of the last forward (and of its backward, once it has run)."""
+
+    forward: int = 0  # every block call
+    forward_grad: int = 0  # calls that recorded an autograd graph
+    backward: int = 0  # calls whose output received a gradient
+    backward_calls: list[int] = field(default_factory=list)  # their call indices
+
+
+class PassCounter:
+    """Counts block calls with forward hooks, and gradients reaching their outputs with tensor
+    hooks, so realised compute is measured rather than assumed."""
+
+    def __init__(self, blocks: nn.ModuleList) -> None:
+        self.count = PassCount()
+        for block in blocks:
+            block.register_forward_pre_hook(self._before)
+            block.register_forward_hook(self._after)
+
+    def reset(self) -> None:
+        self.count = PassCount()
+
+    def _before(self, module: nn.Module, args: tuple) -> None:
+        self.count.forward += 1
+        self.count.forward_grad += int(torch.is_grad_enabled())
+
+    def _after(self, module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        if output.requires_grad:
+            count, index = self.count, self.count.forward - 1
+
+            def seen(grad: torch.Tensor) -> None:
+                count.backward += 1
+                count.backward_calls.append(index)
+
+            output.register_hook(seen)

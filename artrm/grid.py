@@ -1,0 +1,113 @@
+"""Run a grid of configs, reusing every run whose config hash is already in the store.
+
+The local backend runs the grid in this process, or in `workers` processes: on a CPU the
+cores are split between them (small models use cores better as separate runs), on CUDA
+each worker takes one visible GPU. Every worker writes its own records, atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import Queue, get_context
+from pathlib import Path
+
+import torch
+
+from artrm.config import ExecConfig, RunConfig
+from artrm.errors import ConfigError
+from artrm.profiles import Profile
+from artrm.store import Record, ResultStore
+from artrm.train import train
+
+Log = Callable[[str], None]
+
+
+def stderr_log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_or_load(cfg: RunConfig, exe: ExecConfig, store: ResultStore, label: str | None = None,
+                force: bool = False, checkpoints: Path | None = None) -> tuple[Record, bool]:
+    """The stored record of `cfg`, or a fresh run saved to the store; (record, trained)."""
+    if not force and (record := store.find(cfg)) is not None:
+        return record, False
+    record = train(cfg, exe, checkpoints=checkpoints, label=label)
+    store.save(record)
+    return record, True
+
+
+def summary(cfg: RunConfig, record: Record, trained: bool) -> str:
+    length = str(cfg.eval.lengths[0])
+    how = f"trained in {record['provenance']['wall_time_s']:.0f} s" if trained else "cached"
+    return (f"{cfg.model:<10} {cfg.task:<8} seed {cfg.seed}: L{length} char_acc "
+            f"{record['final'][length]['char_acc']:.3f} ({how})")
+
+
+def worker_execs(exe: ExecConfig, workers: int) -> list[ExecConfig]:
+    """One exec config per worker: a GPU each on CUDA, a share of the cores on a CPU."""
+    if exe.device.startswith("cuda"):
+        n_gpu = torch.cuda.device_count()
+        if workers > n_gpu:
+            raise ConfigError(f"workers must be at most the {n_gpu} visible GPUs; got {workers}")
+        return [dataclasses.replace(exe, device=f"cuda:{i}", progress=False) for i in range(workers)]
+    threads = exe.threads or max(1, (os.cpu_count() or 1) // workers)
+    return [dataclasses.replace(exe, threads=threads, progress=False)] * workers
+
+
+_WORKER_EXEC: ExecConfig | None = None  # set once in each worker process
+
+
+def _claim(slots: Queue) -> None:
+    global _WORKER_EXEC
+    _WORKER_EXEC = slots.get()
+
+
+def _worker_run(cfg: RunConfig, root: str, label: str | None, force: bool) -> tuple[Record, bool]:
+    assert _WORKER_EXEC is not None
+    return run_or_load(cfg, _WORKER_EXEC, ResultStore(Path(root)), label, force)
+
+
+def run_grid(configs: list[RunConfig], exe: ExecConfig, store: ResultStore,
+             label: str | None = None, force: bool = False, workers: int = 1,
+             log: Log = stderr_log) -> list[Record]:
+    """Run (or load) `configs` and return their records in the order given."""
+    todo = [c for c in configs if force or store.find(c) is None]
+    records: dict[str, Record] = {}
+    for cfg in configs:
+        if cfg not in todo:
+            records[cfg.hash] = store.find(cfg)
+            log(summary(cfg, records[cfg.hash], trained=False))
+    if workers <= 1 or len(todo) <= 1:
+        for cfg in todo:
+            records[cfg.hash], _ = run_or_load(cfg, exe, store, label, force)
+            log(summary(cfg, records[cfg.hash], trained=True))
+    else:
+        ctx = get_context("spawn")
+        slots = ctx.Queue()
+        for worker_exec in worker_execs(exe, workers):
+            slots.put(worker_exec)
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_claim,
+                                 initargs=(slots,)) as pool:
+            futures = {pool.submit(_worker_run, cfg, str(store.root), label, force): cfg
+                       for cfg in todo}
+            for done, future in enumerate(as_completed(futures), 1):
+                cfg = futures[future]
+                records[cfg.hash], _ = future.result()
+                log(f"[{done}/{len(todo)}] " + summary(cfg, records[cfg.hash], trained=True))
+    return [records[c.hash] for c in configs]
+
+
+def check_feasible(profile: Profile, configs: list[RunConfig], device: torch.device,
+                   store: ResultStore, force: bool = False) -> None:
+    """Refuse to start a GPU profile's missing runs on a CPU (each would take days)."""
+    if profile.device != "cuda" or device.type == "cuda":
+        return
+    missing = [c for c in configs if force or store.find(c) is None]
+    if missing:
+        raise ConfigError(f"profile {profile.name} needs a GPU: {len(missing)} of its runs are "
+                          f"not stored and each takes about 40 h on a CPU; run it with "
+                          f"--device cuda on a GPU machine, or use profile cpu")

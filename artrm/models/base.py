@@ -1,0 +1,121 @@
+"""What every rung shares: embeddings, the loop skeleton, the readout and the loss (spec 1.2).
+
+    x = E_tok[idx] + E_pos[0..T-1]                       (B, T, C)
+    state_0 = init(x);  state_t = refine(x, state_{t-1}, t)  for t < steps
+    logits = W_head LN_f(answer(state)) + b_head          (B, T, V)
+
+A rung overrides only what it changes: `make_blocks`, `initial_state`, `refine`, `answer`,
+or the whole `core` loop (the ACT and Q-halt rungs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from artrm.block import Block, normal_init
+from artrm.compute import LoopPlan, PassCount, PassCounter
+from artrm.config import ArchConfig
+from artrm.errors import ConfigError, check_positive
+from artrm.tasks import IGNORE, VOCAB_SIZE
+
+State = Any  # a tensor h, or the pair (y, z) of the dual-stream rungs
+
+
+@dataclass
+class CoreOutput:
+    h: torch.Tensor  # (B, T, C): what the head reads
+    aux_loss: torch.Tensor | None = None  # e.g. the ACT ponder cost, already weighted
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ModelOutput:
+    logits: torch.Tensor  # (B, T, V)
+    loss: torch.Tensor | None
+    stats: dict[str, float]
+
+
+class ARModel(nn.Module):
+    """Base of the ladder: a causal next-token model around a shared block loop."""
+
+    name = "base"
+    tied = True  # one shared block: the loop may run more or fewer steps at inference
+
+    def __init__(self, arch: ArchConfig, plan: LoopPlan) -> None:
+        super().__init__()
+        self.arch, self.plan = arch, plan
+        C = arch.n_embd
+        self.tok_emb = normal_init(nn.Embedding(VOCAB_SIZE, C))
+        self.pos_emb = normal_init(nn.Embedding(arch.block_size, C))
+        self.blocks = nn.ModuleList(normal_init(b) for b in self.make_blocks())
+        self.ln_f = nn.LayerNorm(C)
+        self.lm_head = normal_init(nn.Linear(C, VOCAB_SIZE))
+        self.steps = plan.n_layer  # loop steps; `set_inference_steps` may change it
+        self.full_compute = False  # ACT rungs: never exit early when True
+        self.counter = PassCounter(self.blocks)
+
+    # -- what a rung may override -------------------------------------------------------------
+    def make_blocks(self) -> list[Block]:
+        return [self.new_block()]
+
+    def new_block(self) -> Block:
+        return Block(self.arch.n_embd, self.arch.n_head, self.arch.dropout)
+
+    def initial_state(self, x: torch.Tensor) -> State:
+        return x
+
+    def refine(self, x: torch.Tensor, state: State, t: int) -> State:
+        raise NotImplementedError
+
+    def answer(self, state: State) -> torch.Tensor:
+        return state
+
+    def core(self, x: torch.Tensor) -> CoreOutput:
+        state = self.initial_state(x)
+        for t in range(self.steps):
+            state = self.refine(x, state, t)
+        return CoreOutput(self.answer(state))
+
+    # -- shared machinery ---------------------------------------------------------------------
+    @property
+    def f(self) -> Block:
+        """The shared block of the weight-tied rungs."""
+        return self.blocks[0]
+
+    def embed(self, idx: torch.Tensor) -> torch.Tensor:
+        T = idx.shape[1]
+        pos = torch.arange(T, device=idx.device)
+        return self.tok_emb(idx) + self.pos_emb(pos)  # (B, T, C)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> ModelOutput:
+        """Logits for every position of `idx` (B, T); the loss when `targets` (B, T) is given."""
+        self.counter.reset()
+        out = self.core(self.embed(idx))
+        logits = self.lm_head(self.ln_f(out.h))  # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
+                                   ignore_index=IGNORE)
+            if out.aux_loss is not None:
+                loss = loss + out.aux_loss
+        return ModelOutput(logits, loss, out.stats)
+
+    @property
+    def passes(self) -> PassCount:
+        """Block passes of the last forward, and of its backward once that has run."""
+        return self.counter.count
+
+    def set_inference_steps(self, steps: int) -> None:
+        """Run `steps` loop steps instead of the trained number (tied rungs only)."""
+        if not self.tied:
+            raise ConfigError(f"steps cannot change for {self.name}: its layers are distinct")
+        check_positive("steps", steps)
+        self.steps = steps
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,26 @@
+"""Rung 1, `gpt`: the dense Transformer (spec 2.1)."""
+
+from __future__ import annotations
+
+import torch
+
+from artrm.block import Block
+from artrm.models.base import ARModel
+
+
+class DenseTransformer(ARModel):
+    """A standard decoder-only Transformer with N distinct blocks.
+
+        h_0 = x,    h_k = f_k(h_{k-1}),   k = 1..N                    (eq. dense)
+
+    Budget B gives N = B layers, so B block passes and 12C^2 + 10C parameters per pass.
+    """
+
+    name = "gpt"
+    tied = False  # N distinct layers: the number of steps is fixed
+
+    def make_blocks(self) -> list[Block]:
+        return [self.new_block() for _ in range(self.plan.n_layer)]
+
+    def refine(self, x: torch.Tensor, h: torch.Tensor, t: int) -> torch.Tensor:
+        return self.blocks[t](h)

@@ -1,0 +1,31 @@
+"""Rung 6, `ut_level2`: the dual nested UT with truncated backprop (spec 2.6)."""
+
+from __future__ import annotations
+
+import torch
+
+from artrm.models.ut_level1 import DualUT, Pair
+
+
+class DualNestedUT(DualUT):
+    """Change from `ut_level1`: each ACT step runs H cycles of L reasoning updates and one
+    answer update; the state is detached at the start of every ACT step and only the last
+    cycle builds a graph.
+
+        (y, z) <- sg(y, z)                                                    (eq. detach)
+        repeat H-1 times without gradient:  (y, z) <- cycle_L(x, y, z, e_t)   (eq. nograd)
+        (y, z) <- cycle_L(x, y, z, e_t)      with gradient, L+1 passes         (eq. lastcycle)
+
+    One ACT step is H(L+1) passes (budget 24: N=4, H=2, L=2). Each step's y gets gradient
+    through its own last cycle only, via its ACT weight; y_0, z_0 never get gradient.
+    """
+
+    name = "ut_level2"
+
+    def refine(self, x: torch.Tensor, state: Pair, t: int) -> Pair:
+        y, z = (s.detach() for s in state)
+        e = self.step(t)
+        with torch.no_grad():
+            for _ in range(self.plan.n_outer - 1):
+                y, z = self.cycle(x, y, z, e, self.plan.n_inner)
+        return self.cycle(x, y, z, e, self.plan.n_inner)

@@ -1,0 +1,33 @@
+"""Shared fixtures: tiny architectures that keep every test on a CPU in seconds."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from artrm.config import ArchConfig, DataConfig, EvalConfig, OptimConfig, RunConfig
+
+torch.set_num_threads(2)
+
+
+def tiny_arch(**changes) -> ArchConfig:
+    base = dict(n_embd=32, n_head=2, block_size=40, dropout=0.1, budget=12)
+    return ArchConfig(**{**base, **changes})
+
+
+def tiny_run(model: str = "gpt_level1", task: str = "copy", steps: int = 12, **changes) -> RunConfig:
+    return RunConfig(
+        model=model, task=task, seed=7,
+        arch=changes.pop("arch", tiny_arch(budget=6)),
+        data=changes.pop("data", DataConfig(train_len=3, padding="trim")),
+        optim=changes.pop("optim", OptimConfig(steps=steps, batch_size=8, lr=1e-3)),
+        eval=changes.pop("eval", EvalConfig(lengths=(3, 4), n_problems=8, every=4,
+                                            curve_lengths=(3,))),
+        **changes)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """An empty results folder used by everything that reads or writes results."""
+    monkeypatch.setenv("ARTRM_DATA", str(tmp_path / "data"))
+    return tmp_path / "data"

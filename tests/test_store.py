@@ -1,0 +1,55 @@
+"""The results store: config hashes, reuse only on an exact match, atomic writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from artrm.atomic import write_json
+from artrm.config import ArchConfig, ExecConfig, RunConfig
+from artrm.grid import run_or_load
+from artrm.store import ResultStore
+from tests.conftest import tiny_run
+
+
+def test_hash_depends_on_every_experimental_field():
+    base = RunConfig("gpt", "copy")
+    assert base.hash == RunConfig("gpt", "copy", arch=ArchConfig()).hash
+    changed = {base.replace(seed=1).hash, base.replace(task="reverse").hash,
+               base.replace(arch=ArchConfig(dropout=0.2)).hash,
+               base.replace(precision="bf16").hash, base.hash}
+    assert len(changed) == 5
+    assert RunConfig.from_dict(json.loads(json.dumps(base.to_dict()))).hash == base.hash
+
+
+def test_a_run_is_reused_only_when_its_config_matches(data_dir):
+    store = ResultStore()
+    cfg = tiny_run("gpt", "copy", steps=4)
+    first, trained = run_or_load(cfg, ExecConfig(progress=False), store)
+    assert trained
+    again, trained = run_or_load(cfg, ExecConfig(progress=False), store)
+    assert not trained and again == first
+    _, trained = run_or_load(cfg.replace(seed=8), ExecConfig(progress=False), store)
+    assert trained and len(store.records()) == 2
+    assert store.load(cfg.hash[:10])["config_hash"] == cfg.hash
+
+
+def test_a_record_with_a_foreign_hash_is_not_reused(data_dir):
+    store = ResultStore()
+    cfg = tiny_run("gpt", "copy", steps=4)
+    record, _ = run_or_load(cfg, ExecConfig(progress=False), store)
+    path = store.path_for(cfg)
+    record["config_hash"] = "0" * 64
+    path.write_text(json.dumps(record))
+    assert store.find(cfg) is None
+
+
+def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path):
+    path = tmp_path / "r.json"
+    write_json(path, {"ok": 1})
+
+    with pytest.raises(TypeError):
+        write_json(path, {"bad": object()})
+    assert json.loads(path.read_text()) == {"ok": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary left behind
