@@ -4,6 +4,9 @@ Pre-LN GPT block:  h <- h + Attn(LN1(h)),  then  h <- h + MLP(LN2(h)).
 Causal multi-head attention with bias-free Q, K, V (one C -> 3C projection, which equals the
 authors' separate per-head projections), an output projection with bias and dropout; an MLP
 C -> 4C -> C with exact (erf) GELU and dropout. 12C^2 + 10C parameters.
+
+Optionally (a correction, not the paper) queries and keys are rotated by their position
+(RoPE, Su et al. 2021), which gives relative positions and a chance at length generalisation.
 """
 
 from __future__ import annotations
@@ -13,18 +16,40 @@ import torch.nn.functional as F
 from torch import nn
 
 
+class Rotary(nn.Module):
+    """Rotary position embedding of one head size: rotates feature pairs (i, i + hs/2) of
+    position t by angle t / 10000^(2i/hs)."""
+
+    def __init__(self, head_size: int, max_len: int) -> None:
+        super().__init__()
+        inv_freq = 10000.0 ** (-torch.arange(0, head_size, 2).float() / head_size)
+        angles = torch.outer(torch.arange(max_len).float(), inv_freq)  # (max_len, hs/2)
+        self.register_buffer("cos", angles.cos(), persistent=False)
+        self.register_buffer("sin", angles.sin(), persistent=False)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        """Rotate t (B, nh, T, hs) by position."""
+        T = t.shape[-2]
+        cos, sin = self.cos[:T].to(t.dtype), self.sin[:T].to(t.dtype)  # (T, hs/2)
+        a, b = t.chunk(2, dim=-1)
+        return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
+
+
 class CausalSelfAttention(nn.Module):
-    def __init__(self, n_embd: int, n_head: int, dropout: float) -> None:
+    def __init__(self, n_embd: int, n_head: int, dropout: float, rope_len: int = 0) -> None:
         super().__init__()
         self.n_head, self.dropout = n_head, dropout
         self.qkv = nn.Linear(n_embd, 3 * n_embd, bias=False)
         self.proj = nn.Linear(n_embd, n_embd)
         self.drop = nn.Dropout(dropout)
+        self.rotary = Rotary(n_embd // n_head, rope_len) if rope_len else None
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         B, T, C = h.shape
         q, k, v = self.qkv(h).split(C, dim=2)  # 3 x (B, T, C)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        if self.rotary is not None:
+            q, k = self.rotary(q), self.rotary(k)
         p = self.dropout if self.training else 0.0
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)  # (B, nh, T, hs)
         out = out.transpose(1, 2).reshape(B, T, C)
@@ -45,10 +70,10 @@ class MLP(nn.Module):
 class Block(nn.Module):
     """f(h): one pre-LN Transformer block, (B, T, C) -> (B, T, C)."""
 
-    def __init__(self, n_embd: int, n_head: int, dropout: float) -> None:
+    def __init__(self, n_embd: int, n_head: int, dropout: float, rope_len: int = 0) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(n_embd)
-        self.attn = CausalSelfAttention(n_embd, n_head, dropout)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout, rope_len)
         self.ln2 = nn.LayerNorm(n_embd)
         self.mlp = MLP(n_embd, dropout)
 

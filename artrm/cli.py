@@ -13,19 +13,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-import torch
-
-from artrm.config import ExecConfig, RunConfig, check_fits
+from artrm.config import ExecConfig, RunConfig
 from artrm.errors import ConfigError, check_choice
-from artrm.evaluate import evaluate
 from artrm.grid import check_feasible, run_grid, run_or_load
 from artrm.ladder import MODEL_NAMES
-from artrm.models import build_model
 from artrm.profiles import PROFILES, get_profile
+from artrm.reevaluate import reevaluate, save_evaluations
 from artrm.runtime import resolve_device
 from artrm.store import ResultStore
+from artrm.study import SEEDS, study_configs
 from artrm.tasks import TASKS
-from artrm.train import checkpoint_path
 
 # CLI flag -> (config section, field); None is the top level of RunConfig
 OVERRIDES: dict[str, tuple[str | None, str, type]] = {
@@ -92,6 +89,8 @@ def make_parser() -> Parser:
     g.add_argument("--tasks", nargs="+", default=None)
     g.add_argument("--seeds", type=int, nargs="+", default=None)
     g.add_argument("--force", action="store_true")
+    g.add_argument("--study", action="store_true",
+                   help="the corrections study (artrm.study) instead of the plain ladder")
     g.add_argument("--workers", type=positive_int, default=1,
                    help="parallel runs: processes sharing the CPU cores, or one per GPU")
     add_exec_args(g)
@@ -101,6 +100,10 @@ def make_parser() -> Parser:
     e.add_argument("--lengths", type=positive_int, nargs="+", default=None)
     e.add_argument("--decoding", default=None, help="sample or greedy")
     e.add_argument("--n-problems", type=positive_int, default=None)
+    e.add_argument("--steps", type=positive_int, nargs="+", default=None,
+                   help="loop steps at inference (test-time compute); default as trained")
+    e.add_argument("--full-compute", action="store_true", help="no early exit (ACT, trm)")
+    e.add_argument("--save", action="store_true", help="keep the result in the run's record")
     e.add_argument("--device", default=None)
     return parser
 
@@ -149,8 +152,13 @@ def cmd_grid(args: argparse.Namespace) -> None:
         check_choice("task", t, TASKS)
     exe = exec_config(args, profile.device)
     device = resolve_device(exe.device)
-    configs = profile.configs(tuple(args.models or ()) or None, tuple(args.tasks or ()) or None,
-                              tuple(args.seeds or ()) or None)
+    if args.study:
+        configs = study_configs(profile, tuple(args.seeds or ()) or SEEDS,
+                                tuple(args.tasks or ()) or None)
+        configs = [c for c in configs if not args.models or c.model in args.models]
+    else:
+        configs = profile.configs(tuple(args.models or ()) or None,
+                                  tuple(args.tasks or ()) or None, tuple(args.seeds or ()) or None)
     store = ResultStore()
     check_feasible(profile, configs, device, store, args.force)
     run_grid(configs, exe, store, label=profile.name, force=args.force, workers=args.workers)
@@ -162,27 +170,21 @@ def cmd_eval(args: argparse.Namespace) -> None:
         record = store.load(args.run)
     except KeyError as err:
         raise ConfigError(f"--run must name one stored run: {err.args[0]}") from None
-    cfg = RunConfig.from_dict(record["config"])
-    lengths = tuple(args.lengths or cfg.eval.lengths)
-    decoding = args.decoding or cfg.eval.decoding
-    check_choice("decoding", decoding, ("sample", "greedy"))
-    check_fits(cfg.task, lengths, cfg.arch.block_size)
-    device = resolve_device(args.device or "cpu")
-    ckpt = checkpoint_path(cfg)
-    if not ckpt.exists():
-        raise ConfigError(f"--run {args.run}: no checkpoint at {ckpt} (checkpoints stay on the "
-                          f"machine that trained the run); retrain it with --force")
-    model = build_model(cfg.model, cfg.arch).to(device)
-    state = torch.load(ckpt, map_location=device, weights_only=False)
-    model.load_state_dict(state["model"])
-    metrics = evaluate(model, cfg.task, lengths, args.n_problems or cfg.eval.n_problems,
-                       cfg.seed, decoding, round_id=state["progress"]["step"])
-    print(f"{cfg.model} on {cfg.task} (seed {cfg.seed}), decoding {decoding}:")
-    print_metrics(metrics)
+    entries = reevaluate(record, tuple(args.lengths or ()), args.decoding, args.n_problems,
+                         tuple(args.steps or (None,)), args.full_compute or None,
+                         args.device or "cpu")
+    for entry in entries:
+        steps = entry["steps"] or f"{entry['trained_steps']} (as trained)"
+        print(f"{record['model']} on {record['task']} (seed {record['seed']}), decoding "
+              f"{entry['decoding']}, loop steps {steps}:")
+        print_metrics(entry["metrics"])
+    if args.save:
+        save_evaluations(store, record, entries)
 
 
 def print_metrics(metrics: dict[str, dict[str, float | None]]) -> None:
-    keys = ("char_acc", "seq_acc", "first_char_acc", "last_char_acc")
+    keys = [k for k in ("char_acc", "seq_acc", "first_char_acc", "last_char_acc", "passes")
+            if k in next(iter(metrics.values()))]
     print("length  " + "  ".join(f"{k:>14}" for k in keys))
     for length, m in metrics.items():
         print(f"{length:>6}  " + "  ".join(f"{m[k]:>14.3f}" for k in keys))

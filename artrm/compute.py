@@ -83,14 +83,19 @@ class PassCounter:
 
     def __init__(self, blocks: nn.ModuleList) -> None:
         self.count = PassCount()
+        self.total_forward = 0  # block calls since construction, across forwards
+        self.total_calls = 0  # model forwards since construction
         for block in blocks:
             block.register_forward_pre_hook(self._before)
             block.register_forward_hook(self._after)
 
     def reset(self) -> None:
+        """Start counting a new model forward."""
         self.count = PassCount()
+        self.total_calls += 1
 
     def _before(self, module: nn.Module, args: tuple) -> None:
+        self.total_forward += 1
         self.count.forward += 1
         self.count.forward_grad += int(torch.is_grad_enabled())
 

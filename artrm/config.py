@@ -23,6 +23,9 @@ RESULTS_VERSION = 1  # bump when a code change alters what a config produces
 DECODINGS = ("sample", "greedy")
 PADDINGS = ("block", "trim")
 PRECISIONS = ("fp32", "tf32", "bf16")
+POS_ENCODINGS = ("learned", "rope", "none")
+YZ_INITS = ("learned", "trained", "fixed")
+HALT_PER = ("sequence", "position")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,14 @@ class ArchConfig:
     n_inner: int = 2  # L to start the budget search from (nested models)
     ponder_weight: float = 0.0  # ACT ponder cost; 0 in every paper run
     halt_exploration: float = 0.25  # TRM: share of sequences given a random minimum of steps
+    # -- corrections of the reference's defects; every default is the faithful behaviour ----
+    pos_encoding: str = "learned"  # "rope" or "none" instead of learned absolute positions
+    full_compute: bool = False  # ACT rungs and trm: never exit early (train and eval)
+    grad_cycles: int = 1  # nested rungs: trailing cycles of each ACT step that carry gradient
+    yz_init: str = "learned"  # dual rungs: "trained" (not detached at step 0) or "fixed" buffers
+    halt_loss: float = 0.0  # trm: weight of the BCE halting loss (TRM uses 0.5)
+    halt_per: str = "sequence"  # trm: halt whole sequences (read position 0) or each position
+    deep_supervision: bool = False  # trm: a next-token loss at every ACT step
 
     def __post_init__(self) -> None:
         for name in ("n_embd", "n_head", "block_size", "budget", "n_outer"):
@@ -49,7 +60,38 @@ class ArchConfig:
         check_fraction("halt_exploration", self.halt_exploration, closed=True)
         if self.ponder_weight < 0:
             raise ConfigError(f"ponder_weight must be zero or positive; got {self.ponder_weight}")
+        check_choice("pos_encoding", self.pos_encoding, POS_ENCODINGS)
+        check_choice("yz_init", self.yz_init, YZ_INITS)
+        check_choice("halt_per", self.halt_per, HALT_PER)
+        check_positive("grad_cycles", self.grad_cycles)
+        if self.halt_loss < 0:
+            raise ConfigError(f"halt_loss must be zero or positive; got {self.halt_loss}")
+        if self.pos_encoding == "rope" and (self.n_embd // self.n_head) % 2:
+            raise ConfigError(f"pos_encoding rope needs an even head size; got "
+                              f"{self.n_embd // self.n_head}")
 
+
+# which rungs each correction applies to (a switch set on any other rung is an error)
+SWITCH_RUNGS: dict[str, tuple[str, ...]] = {
+    "full_compute": ("ut", "ut_level1", "ut_level2", "trm"),
+    "grad_cycles": ("ut_level2", "trm"),
+    "yz_init": ("ut_level1", "ut_level2", "trm"),
+    "halt_loss": ("trm",),
+    "halt_per": ("trm",),
+    "deep_supervision": ("trm",),
+    "ponder_weight": ("ut", "ut_level1", "ut_level2"),
+}
+
+
+def check_switches(model: str, arch: ArchConfig, plan: LoopPlan) -> None:
+    """A correction switch may only be set on the rungs it applies to."""
+    defaults = ArchConfig()
+    for name, rungs in SWITCH_RUNGS.items():
+        if getattr(arch, name) != getattr(defaults, name) and model not in rungs:
+            raise ConfigError(f"{name} applies to {', '.join(rungs)} only; model is {model}")
+    if arch.grad_cycles > plan.n_outer:
+        raise ConfigError(f"grad_cycles must be at most the {plan.n_outer} cycles of an ACT step "
+                          f"(H); got {arch.grad_cycles}")
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -126,7 +168,7 @@ class RunConfig:
         check_choice("model", self.model, MODEL_NAMES)
         check_choice("task", self.task, TASKS)
         check_choice("precision", self.precision, PRECISIONS)
-        self.plan  # raises if the budget cannot be met
+        check_switches(self.model, self.arch, self.plan)  # also raises if the budget cannot be met
         check_fits(self.task, (self.data.train_len,) + self.eval.lengths
                    + (self.eval.curve_lengths or ()), self.arch.block_size)
 

@@ -9,6 +9,9 @@ problems with a mistake are generated token by token.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 
 from artrm.errors import check_choice
@@ -63,7 +66,8 @@ def predict(model: ARModel, problems: Problems, decoding: str,
 def evaluate(model: ARModel, task: str, lengths: tuple[int, ...], n_problems: int, seed: int,
              decoding: str, round_id: int = 0, batch_size: int | None = None,
              ) -> dict[str, dict[str, float | None]]:
-    """Metrics per length (keys are the lengths as strings) on the run's evaluation sets.
+    """Metrics per length (keys are the lengths as strings) on the run's evaluation sets,
+    and the mean realised block passes per model forward ("passes").
 
     Sampling draws from a generator seeded by (seed, task, length, round_id), so a round's
     result does not depend on what ran before it.
@@ -77,8 +81,26 @@ def evaluate(model: ARModel, task: str, lengths: tuple[int, ...], n_problems: in
         generator = torch.Generator(device=device)
         generator.manual_seed(derive_seed(seed, "decode", task, length, round_id))
         chunk = batch_size or len(problems)
+        calls, passes = model.counter.total_calls, model.counter.total_forward
         preds = [predict(model, problems[i:i + chunk], decoding, generator).cpu()
                  for i in range(0, len(problems), chunk)]
         results[str(length)] = score(torch.cat(preds), problems.answer)
+        results[str(length)]["passes"] = ((model.counter.total_forward - passes)
+                                          / max(1, model.counter.total_calls - calls))
     model.train(was_training)
     return results
+
+
+@contextlib.contextmanager
+def inference_steps(model: ARModel, steps: int | None, full_compute: bool | None = None
+                    ) -> Iterator[None]:
+    """Temporarily run `steps` loop steps (and optionally force full compute)."""
+    saved = model.steps, model.full_compute
+    try:
+        if steps is not None:
+            model.set_inference_steps(steps)
+        if full_compute is not None:
+            model.full_compute = full_compute
+        yield
+    finally:
+        model.steps, model.full_compute = saved

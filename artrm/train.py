@@ -24,11 +24,16 @@ from artrm.evaluate import evaluate
 from artrm.models import ARModel, build_model
 from artrm.paths import checkpoints_dir
 from artrm.provenance import environment
-from artrm.runtime import (apply_threads, check_exec, numerics, resolve_device, rng_state,
-                           set_rng_state)
+from artrm.runtime import (
+    apply_threads,
+    check_exec,
+    numerics,
+    resolve_device,
+    rng_state,
+    set_rng_state,
+)
 from artrm.store import Record
 from artrm.tasks import TrainStream, lm_batch
-
 
 
 @dataclass

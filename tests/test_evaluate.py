@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from artrm import MODEL_NAMES, build_model
+from artrm.config import ExecConfig
 from artrm.evaluate import evaluate, generate, predict
 from artrm.tasks import eval_problems
 from artrm.train import Trainer
-from artrm.config import ExecConfig
 from tests.conftest import tiny_arch, tiny_run
 
 

@@ -8,8 +8,19 @@ import pytest
 import torch
 
 from artrm import MODEL_NAMES, build_model
-from artrm.tasks import (EOS, IGNORE, TrainStream, decode, draw_problems, encode, eval_problems,
-                         lm_batch, make_problems, split_of, text_length)
+from artrm.tasks import (
+    EOS,
+    IGNORE,
+    TrainStream,
+    decode,
+    draw_problems,
+    encode,
+    eval_problems,
+    lm_batch,
+    make_problems,
+    split_of,
+    text_length,
+)
 from tests.conftest import tiny_arch
 
 

@@ -4,6 +4,9 @@
     state_0 = init(x);  state_t = refine(x, state_{t-1}, t)  for t < steps
     logits = W_head LN_f(answer(state)) + b_head          (B, T, V)
 
+With `pos_encoding` "rope" or "none" (a correction) E_pos is dropped; RoPE then rotates
+queries and keys inside every attention.
+
 A rung overrides only what it changes: `make_blocks`, `initial_state`, `refine`, `answer`,
 or the whole `core` loop (the ACT and Q-halt rungs).
 """
@@ -19,7 +22,7 @@ from torch import nn
 
 from artrm.block import Block, normal_init
 from artrm.compute import LoopPlan, PassCount, PassCounter
-from artrm.config import ArchConfig
+from artrm.config import ArchConfig, check_switches
 from artrm.errors import ConfigError, check_positive
 from artrm.tasks import IGNORE, VOCAB_SIZE
 
@@ -48,15 +51,17 @@ class ARModel(nn.Module):
 
     def __init__(self, arch: ArchConfig, plan: LoopPlan) -> None:
         super().__init__()
+        check_switches(self.name, arch, plan)
         self.arch, self.plan = arch, plan
         C = arch.n_embd
         self.tok_emb = normal_init(nn.Embedding(VOCAB_SIZE, C))
-        self.pos_emb = normal_init(nn.Embedding(arch.block_size, C))
+        if arch.pos_encoding == "learned":
+            self.pos_emb = normal_init(nn.Embedding(arch.block_size, C))
         self.blocks = nn.ModuleList(normal_init(b) for b in self.make_blocks())
         self.ln_f = nn.LayerNorm(C)
         self.lm_head = normal_init(nn.Linear(C, VOCAB_SIZE))
         self.steps = plan.n_layer  # loop steps; `set_inference_steps` may change it
-        self.full_compute = False  # ACT rungs: never exit early when True
+        self.full_compute = arch.full_compute  # ACT rungs and trm: never exit early
         self.counter = PassCounter(self.blocks)
 
     # -- what a rung may override -------------------------------------------------------------
@@ -64,7 +69,8 @@ class ARModel(nn.Module):
         return [self.new_block()]
 
     def new_block(self) -> Block:
-        return Block(self.arch.n_embd, self.arch.n_head, self.arch.dropout)
+        rope_len = self.arch.block_size if self.arch.pos_encoding == "rope" else 0
+        return Block(self.arch.n_embd, self.arch.n_head, self.arch.dropout, rope_len)
 
     def initial_state(self, x: torch.Tensor) -> State:
         return x
@@ -75,7 +81,8 @@ class ARModel(nn.Module):
     def answer(self, state: State) -> torch.Tensor:
         return state
 
-    def core(self, x: torch.Tensor) -> CoreOutput:
+    def core(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> CoreOutput:
+        """The rung's loop; `targets` (B, T) serve the per-step losses of some corrections."""
         state = self.initial_state(x)
         for t in range(self.steps):
             state = self.refine(x, state, t)
@@ -88,19 +95,23 @@ class ARModel(nn.Module):
         return self.blocks[0]
 
     def embed(self, idx: torch.Tensor) -> torch.Tensor:
-        T = idx.shape[1]
-        pos = torch.arange(T, device=idx.device)
-        return self.tok_emb(idx) + self.pos_emb(pos)  # (B, T, C)
+        x = self.tok_emb(idx)  # (B, T, C)
+        if self.arch.pos_encoding == "learned":
+            x = x + self.pos_emb(torch.arange(idx.shape[1], device=idx.device))
+        return x
+
+    def readout(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits (B, T, V) of a state (B, T, C)."""
+        return self.lm_head(self.ln_f(h))
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> ModelOutput:
         """Logits for every position of `idx` (B, T); the loss when `targets` (B, T) is given."""
         self.counter.reset()
-        out = self.core(self.embed(idx))
-        logits = self.lm_head(self.ln_f(out.h))  # (B, T, V)
+        out = self.core(self.embed(idx), targets)
+        logits = self.readout(out.h)  # (B, T, V)
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
-                                   ignore_index=IGNORE)
+            loss = token_loss(logits, targets)
             if out.aux_loss is not None:
                 loss = loss + out.aux_loss
         return ModelOutput(logits, loss, out.stats)
@@ -119,3 +130,8 @@ class ARModel(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy averaged over the supervised tokens (targets != IGNORE)."""
+    return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE)

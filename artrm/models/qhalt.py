@@ -1,9 +1,9 @@
-"""The Autoregressive TRM's per-sequence Q-halt controller, as in the authors' code (spec 2.7).
+"""The Autoregressive TRM's Q-halt controller, as in the authors' code (spec 2.7).
 
-A linear head reads position 0 of y; a sequence halts when its logit is positive or at the
-last step, but never before its minimum step count. In training a share of sequences gets
-a random minimum in [1, S] (exploration). The head receives no loss in the faithful model,
-so with its initial weight 0 and bias -5 it never fires and every step always runs.
+A linear head reads y; a sequence (or, as a correction, a position) halts when its logit is
+positive or at the last step, but never before its minimum step count. In training a share
+of sequences gets a random minimum in [1, S] (exploration). In the faithful model the head
+receives no loss, so with its initial weight 0 and bias -5 it never fires and every step runs.
 """
 
 from __future__ import annotations
@@ -12,17 +12,29 @@ import torch
 
 
 class QHalt:
-    def __init__(self, batch: int, steps: int, exploration: float, device: torch.device) -> None:
+    def __init__(self, shape: tuple[int, ...], steps: int, exploration: float,
+                 device: torch.device) -> None:
+        batch = shape[0]
         self.steps = steps
-        self.halted = torch.zeros(batch, dtype=torch.bool, device=device)
+        self.halted = torch.zeros(shape, dtype=torch.bool, device=device)
+        self.halt_step = torch.zeros(shape, dtype=torch.long, device=device)
         self.min_steps = torch.zeros(batch, dtype=torch.long, device=device)
         if exploration > 0:
             explore = torch.rand(batch, device=device) < exploration
             random_min = torch.randint(1, steps + 1, (batch,), device=device)
             self.min_steps = torch.where(explore, random_min, self.min_steps)
+        self.min_steps = self.min_steps.view(batch, *([1] * (len(shape) - 1)))
 
     def update(self, q_logit: torch.Tensor, t: int) -> bool:
-        """Record the decision after step t (0-based) from q_logit (B,); True when all halted."""
+        """Record the decision after step t (0-based) from q_logit (same shape as the halting
+        state); True when everything has halted."""
         want = (q_logit > 0) | (t == self.steps - 1)
-        self.halted = self.halted | (want & (t + 1 >= self.min_steps))
+        new = want & (t + 1 >= self.min_steps) & ~self.halted
+        self.halt_step = torch.where(new, t + 1, self.halt_step)
+        self.halted = self.halted | new
         return bool(self.halted.all())
+
+    def mean_halt_step(self, t: int) -> float:
+        """Mean step at which rows halted (rows still running count as t + 1)."""
+        steps = torch.where(self.halted, self.halt_step, t + 1)
+        return float(steps.float().mean())

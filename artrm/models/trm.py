@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from artrm.models.base import CoreOutput
 from artrm.models.qhalt import QHalt
+from artrm.models.ut_level1 import Pair
 from artrm.models.ut_level2 import DualNestedUT
+from artrm.tasks import IGNORE
 
 
 class AutoregressiveTRM(DualNestedUT):
@@ -20,6 +23,16 @@ class AutoregressiveTRM(DualNestedUT):
     As in the authors' code the head gets no loss (weight 0, bias -5): it never fires, all
     N steps always run, and the loss reaches only the last cycle of the last step (3 of the
     24 passes at budget 24).
+
+    Corrections (off by default):
+    - `halt_loss=w`: the head is trained, as in TRM, with w * BCE(q_t, "the prediction of y_t
+      is correct") at every step, and a halted row is frozen (its y, z stop changing).
+      `halt_per="sequence"` reads position 0 and targets whole-answer correctness, the only
+      causal per-sequence choice; `halt_per="position"` halts each position on its own from
+      its own state, so no output ever depends on later tokens.
+    - `deep_supervision`: the next-token loss is applied at every step, each row counted at
+      every step it runs (the carry is detached between steps, as in TRM's deep supervision,
+      here summed into one backward pass).
     """
 
     name = "trm"
@@ -30,13 +43,71 @@ class AutoregressiveTRM(DualNestedUT):
         nn.init.constant_(head.bias, -5.0)
         return head
 
-    def core(self, x: torch.Tensor) -> CoreOutput:
+    def q_logit(self, y: torch.Tensor) -> torch.Tensor:
+        """Halting logits: (B,) from position 0, or (B, T) per position."""
+        read = y[:, 0] if self.arch.halt_per == "sequence" else y
+        return self.halt(read).squeeze(-1)
+
+    def core(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> CoreOutput:
+        B, T, _ = x.shape
+        shape = (B,) if self.arch.halt_per == "sequence" else (B, T)
         exploration = self.arch.halt_exploration if self.training else 0.0
-        controller = QHalt(x.shape[0], self.steps, exploration, x.device)
+        controller = QHalt(shape, self.steps, exploration, x.device)
+        freeze = self.arch.halt_loss > 0
+        losses: list[torch.Tensor] = []
         state = self.initial_state(x)
         for t in range(self.steps):
-            state = self.refine(x, state, t)
+            new = self.refine(x, state, t)
+            if freeze:  # halted rows keep the state (and graph) of their halting step
+                new = _where(_expand(controller.halted, x), state, new)
+            state = new
             y = self.answer(state)  # (B, T, C)
-            if not self.full_compute and controller.update(self.halt(y[:, 0]).squeeze(-1), t):
+            q = self.q_logit(y)
+            running = ~controller.halted
+            done = controller.update(q, t)
+            if targets is not None:
+                losses += self.step_losses(y, q, targets, running, ~controller.halted)
+            if done and not self.full_compute:
                 break
-        return CoreOutput(y, stats={"act_steps": float(t + 1)})
+        stats = {"act_steps": float(t + 1), "halt_step": controller.mean_halt_step(t)}
+        return CoreOutput(y, torch.stack(losses).sum() if losses else None, stats)
+
+    def step_losses(self, y: torch.Tensor, q: torch.Tensor, targets: torch.Tensor,
+                    running: torch.Tensor, still: torch.Tensor) -> list[torch.Tensor]:
+        """The correction losses of one step: BCE on the halting head over the rows that were
+        running, and (deep supervision) next-token CE over the rows that run on afterwards
+        (rows that stop here are scored by the final loss)."""
+        out = []
+        if not (self.arch.deep_supervision or self.arch.halt_loss):
+            return out
+        logits = self.readout(y)  # (B, T, V)
+        supervised = targets != IGNORE  # (B, T)
+        if self.arch.deep_supervision:
+            ce = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
+                                 ignore_index=IGNORE, reduction="none").view_as(targets)
+            keep = _expand_rows(still, targets)
+            out.append((ce * keep).sum() / supervised.sum().clamp(min=1))
+        if self.arch.halt_loss:
+            with torch.no_grad():
+                hit = (logits.argmax(-1) == targets) | ~supervised  # (B, T)
+                if self.arch.halt_per == "sequence":
+                    correct, mask = hit.all(dim=1), running
+                else:
+                    correct, mask = hit, running & supervised
+            bce = F.binary_cross_entropy_with_logits(q.float(), correct.float(), reduction="none")
+            out.append(self.arch.halt_loss * (bce * mask).sum() / mask.sum().clamp(min=1))
+        return out
+
+
+def _expand(halted: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """A (B,) or (B, T) mask as (B, 1, 1) or (B, T, 1) against states like x (B, T, C)."""
+    return halted.view(halted.shape[0], -1, 1)
+
+
+def _expand_rows(mask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """A (B,) or (B, T) mask as a float (B, T) mask over target positions."""
+    return (mask.unsqueeze(1) if mask.dim() == 1 else mask).expand_as(targets).float()
+
+
+def _where(mask: torch.Tensor, old: Pair, new: Pair) -> Pair:
+    return tuple(torch.where(mask, o, n) for o, n in zip(old, new))

@@ -30,7 +30,7 @@ class UniversalTransformer(IterativeStepTransformer):
     def make_halt_head(self) -> nn.Linear:
         return normal_init(nn.Linear(self.arch.n_embd, 1))
 
-    def core(self, x: torch.Tensor) -> CoreOutput:
+    def core(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> CoreOutput:
         B, T, C = x.shape
         act = ACT(B, T, C, x.device)
         state = self.initial_state(x)

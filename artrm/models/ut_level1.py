@@ -18,6 +18,8 @@ class DualUT(UniversalTransformer):
 
     y_0, z_0 are learned vectors broadcast over (B, T). ACT reads y. One step is 2 block
     passes, so budget B gives N = floor(B/2) steps. Backprop through every step run.
+
+    Correction `yz_init="fixed"`: y_0, z_0 are fixed random buffers, as in the original TRM.
     """
 
     name = "ut_level1"
@@ -25,8 +27,12 @@ class DualUT(UniversalTransformer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         C = self.arch.n_embd
-        self.y_init = nn.Parameter(torch.randn(C) * 0.02)
-        self.z_init = nn.Parameter(torch.randn(C) * 0.02)
+        y0, z0 = torch.randn(C) * 0.02, torch.randn(C) * 0.02
+        if self.arch.yz_init == "fixed":
+            self.register_buffer("y_init", y0)
+            self.register_buffer("z_init", z0)
+        else:
+            self.y_init, self.z_init = nn.Parameter(y0), nn.Parameter(z0)
 
     def initial_state(self, x: torch.Tensor) -> Pair:
         return self.y_init.expand_as(x), self.z_init.expand_as(x)

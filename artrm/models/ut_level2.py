@@ -18,14 +18,21 @@ class DualNestedUT(DualUT):
 
     One ACT step is H(L+1) passes (budget 24: N=4, H=2, L=2). Each step's y gets gradient
     through its own last cycle only, via its ACT weight; y_0, z_0 never get gradient.
+
+    Corrections: `grad_cycles=k` lets the last k of the H cycles carry gradient;
+    `yz_init="trained"` skips the detach at step 0 and runs that step's cycles with gradient,
+    so y_0, z_0 learn.
     """
 
     name = "ut_level2"
 
     def refine(self, x: torch.Tensor, state: Pair, t: int) -> Pair:
-        y, z = (s.detach() for s in state)
+        train_init = t == 0 and self.arch.yz_init == "trained"
+        y, z = state if train_init else (s.detach() for s in state)
         e = self.step(t)
-        with torch.no_grad():
-            for _ in range(self.plan.n_outer - 1):
+        with_grad = self.plan.n_outer if train_init else self.arch.grad_cycles
+        for c in range(self.plan.n_outer):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and
+                                        c >= self.plan.n_outer - with_grad):
                 y, z = self.cycle(x, y, z, e, self.plan.n_inner)
-        return self.cycle(x, y, z, e, self.plan.n_inner)
+        return y, z
