@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import Queue, get_context
@@ -61,9 +63,18 @@ def worker_execs(exe: ExecConfig, workers: int) -> list[ExecConfig]:
 _WORKER_EXEC: ExecConfig | None = None  # set once in each worker process
 
 
-def _claim(slots: Queue) -> None:
+def _claim(slots: Queue, parent: int) -> None:
+    """Worker start-up: take an exec slot, and exit as soon as the grid process is gone (a
+    killed grid must not leave orphans training on; checkpoints make the runs resumable)."""
     global _WORKER_EXEC
     _WORKER_EXEC = slots.get()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _worker_run(cfg: RunConfig, root: str, label: str | None, force: bool) -> tuple[Record, bool]:
@@ -91,7 +102,7 @@ def run_grid(configs: list[RunConfig], exe: ExecConfig, store: ResultStore,
         for worker_exec in worker_execs(exe, workers):
             slots.put(worker_exec)
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_claim,
-                                 initargs=(slots,)) as pool:
+                                 initargs=(slots, os.getpid())) as pool:
             futures = {pool.submit(_worker_run, cfg, str(store.root), label, force): cfg
                        for cfg in todo}
             for done, future in enumerate(as_completed(futures), 1):

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -53,3 +58,34 @@ def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path):
         write_json(path, {"bad": object()})
     assert json.loads(path.read_text()) == {"ok": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary left behind
+
+
+
+def test_grid_workers_die_with_the_grid(data_dir):
+    """Killing a multi-worker grid leaves no orphan worker training on."""
+    env = {**os.environ, "ARTRM_DATA": str(data_dir)}
+    grid = subprocess.Popen([sys.executable, "-m", "artrm", "grid", "--profile", "smoke",
+                             "--workers", "2", "--no-progress"], env=env,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not children(grid.pid):
+        time.sleep(0.2)
+    workers = children(grid.pid)
+    assert workers, "the grid started no workers"
+    grid.send_signal(signal.SIGKILL)
+    grid.wait()
+    time.sleep(3)
+    assert not [pid for pid in workers if alive(pid)]
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
