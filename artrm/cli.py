@@ -21,7 +21,7 @@ from artrm.profiles import PROFILES, get_profile
 from artrm.reevaluate import reevaluate, save_evaluations
 from artrm.runtime import resolve_device
 from artrm.store import ResultStore
-from artrm.study import SEEDS, study_configs
+from artrm.study import study_configs
 from artrm.tasks import TASKS
 
 # CLI flag -> (config section, field); None is the top level of RunConfig
@@ -153,7 +153,7 @@ def cmd_grid(args: argparse.Namespace) -> None:
     exe = exec_config(args, profile.device)
     device = resolve_device(exe.device)
     if args.study:
-        configs = study_configs(profile, tuple(args.seeds or ()) or SEEDS,
+        configs = study_configs(profile, tuple(args.seeds or ()) or None,
                                 tuple(args.tasks or ()) or None)
         configs = [c for c in configs if not args.models or c.model in args.models]
     else:

@@ -32,6 +32,7 @@ class Profile:
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     seeds: tuple[int, ...] = (1337,)
+    study_seeds: tuple[int, ...] = (1337, 1338, 1339, 1340, 1341)  # the corrections study
     models: tuple[str, ...] = MODEL_NAMES
     tasks: tuple[str, ...] = TASKS
     device: str = "cpu"  # where the profile is meant to run
@@ -69,6 +70,7 @@ SMOKE = Profile(
     data=DataConfig(train_len=3, padding="trim"),
     optim=OptimConfig(steps=20, batch_size=16, lr=1e-3),
     eval=EvalConfig(lengths=(3, 4), n_problems=16, every=10, curve_lengths=(3,)),
+    study_seeds=(1337,),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (PAPER, CPU, SMOKE)}

@@ -58,6 +58,14 @@ def reevaluate(record: Record, lengths: tuple[int, ...] | None = None,
     return entries
 
 
+def stored_evaluation(record: Record, decoding: str, steps: int | None = None) -> dict | None:
+    """Metrics of a stored re-evaluation (as-trained compute unless `steps` is given)."""
+    for e in record.get("evaluations", []):
+        if e["decoding"] == decoding and e["steps"] == steps and not e["full_compute"]:
+            return e["metrics"]
+    return None
+
+
 def same_evaluation(a: dict[str, Any], b: dict[str, Any]) -> bool:
     keys = ("decoding", "n_problems", "steps", "full_compute")
     return all(a[k] == b[k] for k in keys) and set(a["metrics"]) == set(b["metrics"])

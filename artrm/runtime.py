@@ -8,12 +8,13 @@ from collections.abc import Iterator
 
 import torch
 
-from artrm.config import ExecConfig
-from artrm.errors import ConfigError
+from artrm.config import DEVICES, ExecConfig
+from artrm.errors import ConfigError, check_choice
 
 
 def resolve_device(name: str) -> torch.device:
     """`cpu`, `cuda[:i]`, or `auto` (CUDA when present)."""
+    check_choice("device", name.split(":")[0], DEVICES)
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():

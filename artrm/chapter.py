@@ -1,0 +1,339 @@
+"""What the book's notebooks call, so that no model code lives in a cell: parameter checks,
+train-or-load from the results store, and the sanity checks of a rung."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from artrm.compute import match_budget
+from artrm.config import SWITCH_RUNGS, ArchConfig, ExecConfig
+from artrm.errors import ConfigError, check_choice
+from artrm.grid import check_feasible, run_grid
+from artrm.ladder import MODEL_NAMES, RUNGS
+from artrm.models import ARModel, build_model
+from artrm.paper import L10_CHAR_ACC, PARAMS
+from artrm.profiles import PROFILES, Profile, get_profile
+from artrm.reevaluate import reevaluate, save_evaluations, stored_evaluation
+from artrm.report import paired_difference
+from artrm.runtime import resolve_device
+from artrm.store import Record, ResultStore
+from artrm.study import BASELINES, FIXES_OF, study_configs, sweep_steps, variant_of
+from artrm.tasks import (
+    IGNORE,
+    TASKS,
+    TrainStream,
+    decode,
+    eval_problems,
+    lm_batch,
+    operand_digits,
+    text_length,
+)
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A notebook's validated parameters."""
+
+    profile: Profile
+    device: str
+    tasks: tuple[str, ...]
+    seeds: tuple[int, ...]
+    force_retrain: bool = False
+
+    @property
+    def train_len(self) -> int:
+        return self.profile.data.train_len
+
+    def __str__(self) -> str:
+        p = self.profile
+        return (f"profile {p.name} ({p.description}); device {self.device}; tasks "
+                f"{', '.join(self.tasks)}; seeds {', '.join(map(str, self.seeds))}\n"
+                f"width {p.arch.n_embd}, {p.arch.n_head} heads, budget {p.arch.budget} block "
+                f"passes, {p.optim.steps} steps of batch {p.optim.batch_size}, lr {p.optim.lr}, "
+                f"dropout {p.arch.dropout}, L_train {p.data.train_len}, eval lengths "
+                f"{list(p.eval.lengths)}, {p.eval.decoding} decoding")
+
+
+def chapter(profile: str = "cpu", device: str = "cpu", tasks: list[str] | None = None,
+            seeds: list[int] | None = None, force_retrain: bool = False) -> Chapter:
+    """Check a notebook's parameters; a bad value stops with a message naming it."""
+    check_choice("profile", profile, tuple(PROFILES))
+    p = get_profile(profile)
+    resolve_device(device)
+    for task in tasks or ():
+        check_choice("task", task, TASKS)
+    if seeds is not None and (not seeds or not all(isinstance(s, int) for s in seeds)):
+        raise ConfigError(f"seeds must be a non-empty list of integers; got {seeds!r}")
+    if not isinstance(force_retrain, bool):
+        raise ConfigError(f"force_retrain must be True or False; got {force_retrain!r}")
+    return Chapter(p, device, tuple(tasks or p.tasks), tuple(seeds or p.seeds), force_retrain)
+
+
+def runs(ch: Chapter, models: list[str]) -> list[Record]:
+    """The chapter's runs: loaded from the results store when their config matches,
+    trained otherwise (refused for a GPU profile on a CPU)."""
+    for m in models:
+        check_choice("model", m, MODEL_NAMES)
+    configs = ch.profile.configs(tuple(models), ch.tasks, ch.seeds)
+    store = ResultStore()
+    device = resolve_device(ch.device)
+    check_feasible(ch.profile, configs, device, store, ch.force_retrain)
+    exe = ExecConfig(device=ch.device, progress=False)
+    return run_grid(configs, exe, store, label=ch.profile.name, force=ch.force_retrain,
+                    log=print)
+
+
+def study_runs(ch: Chapter) -> list[Record]:
+    """The corrections study of the profile (train-or-load, like `runs`)."""
+    configs = study_configs(ch.profile, tasks=ch.tasks)
+    store = ResultStore()
+    check_feasible(ch.profile, configs, resolve_device(ch.device), store, ch.force_retrain)
+    exe = ExecConfig(device=ch.device, progress=False)
+    return run_grid(configs, exe, store, label=f"{ch.profile.name}-study",
+                    force=ch.force_retrain, log=lambda line: None)
+
+
+def evaluations(ch: Chapter, records: list[Record], decoding: str = "greedy",
+                steps: Callable[[Record], tuple[int | None, ...]] = lambda r: (None,),
+                ) -> list[Record]:
+    """Make sure every record holds the re-evaluations (`decoding` at the training length, for
+    each loop-step count in `steps(record)`), computing missing ones from checkpoints."""
+    store, out, missing = ResultStore(), [], 0
+    length = (ch.profile.data.train_len,)
+    for r in records:
+        want = [k for k in steps(r) if stored_evaluation(r, decoding, k) is None]
+        if want:
+            try:
+                r = save_evaluations(store, r, reevaluate(r, length, decoding, steps=tuple(want),
+                                                          device=ch.device))
+            except ConfigError:
+                missing += 1
+        out.append(r)
+    if missing:
+        print(f"{missing} runs have neither these evaluations stored nor a checkpoint here")
+    return out
+
+
+def build(ch: Chapter, model: str, seed: int = 0) -> ARModel:
+    torch.manual_seed(seed)
+    return build_model(model, ch.profile.arch)
+
+
+def describe(model: ARModel) -> pd.DataFrame:
+    """The loop plan, block passes and parameters of a built model."""
+    p = model.plan
+    with torch.device("meta"):
+        paper_params = build_model(model.name).num_parameters()
+    return pd.DataFrame({
+        "model": [RUNGS[model.name].display],
+        "loop steps N": [p.n_layer],
+        "passes per step": [p.passes_per_step],
+        "H x L": [f"{p.n_outer} x {p.n_inner}" if model.name in ("ut_level2", "trm") else "-"],
+        "nominal passes": [p.nominal_passes],
+        "parameters (this profile)": [f"{model.num_parameters():,}"],
+        "parameters (paper config)": [f"{paper_params:,}"],
+        "paper reports": [f"{PARAMS[model.name]:,}"],
+    })
+
+
+def causality_gap(model: ARModel, length: int = 24, cut: int = 10, seed: int = 0) -> float:
+    """Largest change of any logit at positions <= `cut` when every later token changes."""
+    length = min(length, model.arch.block_size)
+    cut = min(cut, length - 2)
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, 14, (4, length), generator=g)
+    changed = idx.clone()
+    changed[:, cut + 1:] = torch.randint(0, 14, (4, length - cut - 1), generator=g)
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        gap = (model(idx).logits[:, :cut + 1] - model(changed).logits[:, :cut + 1]).abs().max()
+    model.train(was)
+    return float(gap)
+
+
+def counted_passes(ch: Chapter, model: ARModel, task: str = "addition") -> dict[str, int]:
+    """Block passes counted by hooks on one training batch: forward, forward with a graph,
+    and backward (the passes the loss gradient reaches)."""
+    batch = TrainStream(task, ch.profile.data.train_len, 8, seed=0).next()
+    model.train()
+    out = model(*lm_batch(batch, ch.profile.arch.block_size, ch.profile.data.padding))
+    out.loss.backward()
+    model.zero_grad(set_to_none=True)
+    c = model.passes
+    return {"nominal": model.plan.nominal_passes, "forward": c.forward,
+            "forward with graph": c.forward_grad, "backward": c.backward}
+
+
+def versus(final: pd.DataFrame, model: str, previous: str | None, length: int = 10
+           ) -> pd.DataFrame:
+    """This rung against the previous one, ours and the paper's, L10 char accuracy per task."""
+    df = final[final["length"] == length]
+    rows = []
+    for task in TASKS:
+        row: dict[str, object] = {"task": task}
+        for m, name in ((model, "this rung"), (previous, "previous rung")):
+            if m is None:
+                continue
+            ours = df[(df["task"] == task) & (df["model"] == m)]["char_acc"]
+            ref = L10_CHAR_ACC.get((m, task))
+            row[f"{name}: ours"] = round(float(ours.mean()), 3) if len(ours) else None
+            row[f"{name}: paper"] = ref.value if ref else None
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("task")
+
+
+def ladder_table(budget: int = 24) -> pd.DataFrame:
+    """The seven rungs at a budget: what each changes, its loop plan and its parameters at
+    the paper's width (computed on the meta device), next to the count the paper reports."""
+    rows = []
+    for i, name in enumerate(MODEL_NAMES, 1):
+        arch = ArchConfig(budget=budget)
+        with torch.device("meta"):
+            model = build_model(name, arch)
+        p = model.plan
+        rows.append({"rung": i, "model": name, "name": RUNGS[name].display,
+                     "group": RUNGS[name].group, "change": RUNGS[name].change,
+                     "N": p.n_layer, "H x L": f"{p.n_outer} x {p.n_inner}"
+                     if name in ("ut_level2", "trm") else "-",
+                     "passes": p.nominal_passes, "parameters": f"{model.num_parameters():,}",
+                     "paper": f"{PARAMS[name]:,}" if budget == 24 else "-"})
+    return pd.DataFrame(rows).set_index("rung")
+
+
+def budget_table(budgets: tuple[int, ...] = (6, 12, 24, 48)) -> pd.DataFrame:
+    """Loop plans (N, or N x H(L+1) for the nested rungs) chosen for each budget."""
+    rows = {}
+    for name in MODEL_NAMES:
+        cells = {}
+        for b in budgets:
+            p = match_budget(name, b)
+            cells[f"B={b}"] = (f"{p.n_layer} x {p.passes_per_step} (H={p.n_outer}, L={p.n_inner})"
+                               if name in ("ut_level2", "trm") else
+                               f"{p.n_layer} x {p.passes_per_step}")
+        rows[RUNGS[name].display] = cells
+    return pd.DataFrame(rows).T
+
+
+def task_samples(length: int = 10, n: int = 2, seed: int = 1337) -> str:
+    """Training problems of each task as the model reads them (newline shown as $), with a
+    `^` under every position whose next-token target is in the loss."""
+    lines = []
+    for task in TASKS:
+        problems = TrainStream(task, length, n, seed).next()
+        inputs, targets = lm_batch(problems, text_length(task, length), "trim")
+        for i in range(n):
+            supervised = targets[i] != IGNORE
+            lines.append(f"{task:<9} input  {decode(inputs[i]).replace(chr(10), '$')}")
+            lines.append(f"{'':<9} loss   {''.join('^' if s else ' ' for s in supervised)}"
+                         f"  ({int(supervised.sum())} targets)")
+    return "\n".join(lines)
+
+
+def overlap_check(length: int = 3, batches: int = 200, seed: int = 1337) -> pd.DataFrame:
+    """How many evaluation problems also appear in the first training batches, per task,
+    at a length short enough for collisions to be likely if the sets were not disjoint."""
+    rows = []
+    for task in TASKS:
+        stream = TrainStream(task, length, 64, seed)
+        seen = {tuple(r) for _ in range(batches) for r in stream.next().prompt.tolist()}
+        evals = {tuple(r) for r in eval_problems(task, length, 100, seed).prompt.tolist()}
+        space = 10 ** operand_digits(task, length)
+        rows.append({"task": task, "length": length, "possible problems": space,
+                     "distinct training problems seen": len(seen),
+                     "distinct evaluation problems": len(evals),
+                     "in both": len(seen & evals)})
+    return pd.DataFrame(rows).set_index("task")
+
+
+def switches_table() -> pd.DataFrame:
+    """Every correction switch, its faithful default and the rungs it applies to."""
+    doc = {
+        "pos_encoding": "positions: learned absolute (paper), rope, or none",
+        "full_compute": "never exit the loop early, in training and evaluation",
+        "grad_cycles": "trailing cycles of each ACT step that carry gradient",
+        "yz_init": "initial y, z: learned (detached in the nested rungs), trained, fixed buffers",
+        "halt_loss": "weight of a BCE loss that trains the TRM halting head (0: untrained)",
+        "halt_per": "TRM halting per sequence (position 0) or per position",
+        "deep_supervision": "a next-token loss at every ACT step, carry detached",
+    }
+    rung_of = {**SWITCH_RUNGS, "pos_encoding": MODEL_NAMES}
+    return pd.DataFrame([{"switch": k, "faithful default": repr(getattr(ArchConfig(), k)),
+                          "applies to": ", ".join(rung_of[k]), "what it does": v}
+                         for k, v in doc.items()]).set_index("switch")
+
+
+def study_differences(df: pd.DataFrame) -> pd.DataFrame:
+    """Every corrected variant of trm and ut_level2 against its faithful model, paired by
+    seed, at the training length of `df` (one row per task x model x variant)."""
+    rows = []
+    for (task, model), group in df.groupby(["task", "model"], observed=True):
+        if model not in FIXES_OF:
+            continue
+        base = group[group["variant"] == "faithful"]
+        for variant in [v for v in group["variant"].unique() if v != "faithful"]:
+            d = paired_difference(group, {"variant": variant}, {"variant": "faithful"})
+            rows.append({"task": task, "model": model, "variant": variant,
+                         "faithful": base["char_acc"].mean(),
+                         "corrected": group[group["variant"] == variant]["char_acc"].mean(),
+                         **d})
+    return _rounded(rows)
+
+
+def study_gaps(df: pd.DataFrame) -> pd.DataFrame:
+    """The nested rungs (faithful and fully corrected) against Dense and Dual UT, paired by
+    seed, per task."""
+    rows = []
+    for task, group in df.groupby("task", observed=True):
+        for model in FIXES_OF:
+            for variant in ("faithful", "all"):
+                for baseline in BASELINES:
+                    d = paired_difference(group, {"model": model, "variant": variant},
+                                          {"model": baseline, "variant": "faithful"})
+                    rows.append({"task": task, "model": f"{model} ({variant})",
+                                 "minus": baseline, **d})
+    return _rounded(rows)
+
+
+def study_lengths(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean character accuracy at every evaluation length: faithful, rope and all variants."""
+    keep = df[df["variant"].isin(["faithful", "rope", "all"])]
+    return keep.pivot_table(index=["task", "model", "variant"], columns="length",
+                            values="char_acc", observed=True).round(3)
+
+
+def sweep_records(ch: Chapter) -> list[Record]:
+    """The first seed of every faithful recurrent rung and of the fully corrected nested
+    rungs, with greedy evaluations at loop steps below, at and above the trained number."""
+    seed = ch.seeds[:1]
+    recurrent = [m for m in MODEL_NAMES if build_model(m, ch.profile.arch).tied]
+    records = runs(dataclasses.replace(ch, seeds=seed), recurrent)
+    corrected = [c for c in study_configs(ch.profile, seed, ch.tasks)
+                 if variant_of(c) == "all"]
+    store = ResultStore()
+    records += [r for c in corrected if (r := store.find(c)) is not None]
+    return evaluations(ch, records, "greedy",
+                       steps=lambda r: sweep_steps(r["plan"]["n_layer"]))
+
+
+def provenance_table(records: list[Record]) -> pd.DataFrame:
+    """Where, when and with what each run was produced."""
+    rows = []
+    for r in records:
+        p = r["provenance"]
+        rows.append({"model": r["model"], "task": r["task"], "seed": r["seed"],
+                     "device": p["device_name"], "threads": p["exec"]["threads"],
+                     "torch": p["torch"], "python": p["python"],
+                     "commit": (p["git"]["commit"] or "-")[:10] + ("+" if p["git"]["dirty"] else ""),
+                     "created": p["created"][:10], "wall time (s)": round(p["wall_time_s"])})
+    return pd.DataFrame(rows)
+
+
+def _rounded(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    return df.round(3) if not df.empty else df
