@@ -25,7 +25,7 @@ def jupyter_book(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the `jupyter-book` command of this environment."""
     code = "from jupyter_book.cli.main import main; main()"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=900)
+                          check=False, timeout=900)
 
 
 def build_book(dest: Path) -> BuiltBook:

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from artrm.ladder import LADDER
 from artrm.notebooks import NOTEBOOKS, run_notebooks
 from artrm.paths import REPO, runs_dir
 
@@ -110,6 +111,15 @@ def test_internal_links_resolve(html):
             if not target.exists():
                 broken.append(f"{page.relative_to(html)} -> {url}")
     assert not broken, "broken links:\n" + "\n".join(broken[:20])
+
+
+def test_the_introductions_ladder_table_matches_the_package():
+    intro = (REPO / "book" / "intro.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| \d \| \[([^]]+)\]\(chapters/(\w+)\.ipynb\) \| ([^|]+) \|", intro,
+                      re.MULTILINE)
+    assert [(name, group.strip()) for name, _, group in rows] == [(r.display, r.group)
+                                                                  for r in LADDER]
+    assert [chapter for _, chapter, _ in rows] == list(NOTEBOOKS[1:8])
 
 
 @pytest.mark.slow

@@ -92,14 +92,14 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              "--no-first-run", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}"]
     return subprocess.run([str(CHROMIUM), *flags, *args], capture_output=True, text=True,
-                          timeout=180)
+                          check=False, timeout=180)
 
 
 def test_results_chapter_renders_math_and_figures_offline(site, built_book, tmp_path):
     (built_book.html / "_browser_check.html").write_text(WRAPPER % {"page": RESULTS})
     proc = chromium(tmp_path, "--virtual-time-budget=30000", "--dump-dom",
                     site + "_browser_check.html")
-    found = re.search(r'<pre id="verdict">(.*?)</pre>', proc.stdout, re.S)
+    found = re.search(r'<pre id="verdict">(.*?)</pre>', proc.stdout, re.DOTALL)
     assert found, f"chromium printed no verdict (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
     assert found.group(1) != "pending", "the chapter never finished loading"
     verdict = json.loads(htmllib.unescape(found.group(1)))
