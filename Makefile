@@ -1,9 +1,12 @@
 # Set-up is part of every target: a local virtual environment in .venv, made once.
-PYTHON ?= python3
-VENV   := .venv
-PY     := $(VENV)/bin/python
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+JB      := $(VENV)/bin/jupyter-book build book --builder html -W -n --keep-going
+PROFILE ?= cpu
+DEVICE  ?= cpu
 
-.PHONY: setup main test grid clean
+.PHONY: setup main book html chromium test grid clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +17,37 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-## main: the main job
-main: setup
+## main: the main job, the book
+main: book
+
+## book: execute notebooks/ with papermill into book/chapters/ (PROFILE, DEVICE; stored runs
+## in data/ are reused), then build the HTML with warnings as errors
+book: setup
+	$(PY) -m artrm notebooks --profile $(PROFILE) --device $(DEVICE)
+	$(JB)
+	@echo "The book: $(CURDIR)/book/_build/html/index.html"
+
+## html: render book/chapters/ again (after editing book/*.md; executes nothing)
+html: setup
+	$(JB)
+
+## grid: the whole training grid of the cpu profile (the runs the book reuses)
+grid: setup
 	$(PY) -m artrm grid --profile cpu --workers 2
 
-## test: the whole test suite
-test: setup
+## chromium: Debian's chromium for the browser test (apt-get as root; else says how)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install chromium' (tests/test_browser.py needs it)"; \
+	  fi; }
+
+## test: the whole test suite (pytest over tests/ and nbval over notebooks/; see pyproject)
+test: setup chromium
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) book/_build
+	rm -rf $(VENV) book/_build book/chapters

@@ -1,8 +1,9 @@
-"""`python -m artrm {train,grid,eval}`.
+"""`python -m artrm {train,grid,eval,notebooks}`.
 
 Bad input (unknown model, task, profile or device, a non-positive size, a budget that cannot
-be met, a length longer than the block allows) stops with one line naming the parameter and
-what is allowed, exit code 2, before anything is written.
+be met, a length longer than the block allows, an unknown notebook) stops with one line naming
+the parameter and what is allowed, exit code 2, before anything is written. A notebook that
+fails stops `notebooks` with one line naming it and its failing cell, exit code 1.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import dataclasses
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from artrm.config import ExecConfig, RunConfig
@@ -105,6 +107,14 @@ def make_parser() -> Parser:
     e.add_argument("--full-compute", action="store_true", help="no early exit (ACT, trm)")
     e.add_argument("--save", action="store_true", help="keep the result in the run's record")
     e.add_argument("--device", default=None)
+
+    n = sub.add_parser("notebooks", help="execute the book's notebooks with papermill")
+    n.add_argument("--profile", default="cpu", help=", ".join(PROFILES))
+    n.add_argument("--device", default="cpu", help="cpu, cuda[:i] or auto (default: cpu)")
+    n.add_argument("--only", nargs="+", action="extend", default=None, metavar="NAME",
+                   help="run only these notebooks (default: all, in book order)")
+    n.add_argument("--out", type=Path, default=None,
+                   help="folder for the executed notebooks (default: book/chapters)")
     return parser
 
 
@@ -182,6 +192,16 @@ def cmd_eval(args: argparse.Namespace) -> None:
         save_evaluations(store, record, entries)
 
 
+def cmd_notebooks(args: argparse.Namespace) -> None:
+    from artrm.notebooks import CHAPTERS_DIR, NotebookFailed, run_notebooks
+
+    try:
+        run_notebooks(args.profile, args.device, args.out or CHAPTERS_DIR, args.only)
+    except NotebookFailed as err:
+        print(f"artrm: error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def print_metrics(metrics: dict[str, dict[str, float | None]]) -> None:
     keys = [k for k in ("char_acc", "seq_acc", "first_char_acc", "last_char_acc", "passes")
             if k in next(iter(metrics.values()))]
@@ -190,7 +210,7 @@ def print_metrics(metrics: dict[str, dict[str, float | None]]) -> None:
         print(f"{length:>6}  " + "  ".join(f"{m[k]:>14.3f}" for k in keys))
 
 
-COMMANDS = {"train": cmd_train, "grid": cmd_grid, "eval": cmd_eval}
+COMMANDS = {"train": cmd_train, "grid": cmd_grid, "eval": cmd_eval, "notebooks": cmd_notebooks}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

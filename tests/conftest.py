@@ -31,3 +31,11 @@ def data_dir(tmp_path, monkeypatch):
     """An empty results folder used by everything that reads or writes results."""
     monkeypatch.setenv("ARTRM_DATA", str(tmp_path / "data"))
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """The book built once per session from the committed notebooks (see bookbuild.py)."""
+    from bookbuild import build_book
+
+    return build_book(tmp_path_factory.mktemp("book"))

@@ -1,0 +1,136 @@
+"""The book: it builds from the committed notebooks with warnings as errors, every page,
+figure, numbered equation and the bibliography is in the HTML, the pages load nothing from
+the network, and every notebook runs end to end on the smoke profile."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from artrm.ladder import LADDER
+from artrm.notebooks import NOTEBOOKS, run_notebooks
+from artrm.paths import REPO, runs_dir
+
+PAGES = ["index.html", "intro.html", "cite.html", "references.html",
+         *(f"chapters/{name}.html" for name in NOTEBOOKS)]
+RESULTS = "chapters/08_results.html"
+
+
+class Tags(HTMLParser):
+    """Collects every (tag, attributes) pair of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def tags(page: Path) -> list[tuple[str, dict[str, str | None]]]:
+    parser = Tags()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.tags
+
+
+def is_remote(url: str) -> bool:
+    return bool(urlsplit(url).scheme in ("http", "https") or url.startswith("//"))
+
+
+@pytest.fixture(scope="module")
+def html(built_book) -> Path:
+    assert built_book.returncode == 0, "jupyter-book build failed:\n" + built_book.log[-5000:]
+    return built_book.html
+
+
+def test_book_builds_with_warnings_as_errors(built_book):
+    assert built_book.returncode == 0, built_book.log[-5000:]
+    assert "build succeeded" in built_book.log and "WARNING" not in built_book.log
+
+
+def test_every_page_of_the_toc_is_rendered(html):
+    missing = [page for page in PAGES if not (html / page).is_file()]
+    assert not missing, f"pages missing from the build: {missing}"
+
+
+def test_figures_are_numbered_and_their_images_exist(html):
+    page = (html / RESULTS).read_text(encoding="utf-8")
+    assert re.search(r'<span class="caption-number">Fig\. \d+', page), "no numbered figure"
+    images = [attrs["src"] for tag, attrs in tags(html / RESULTS) if tag == "img"]
+    assert images, "the results chapter shows no image"
+    for src in images:
+        assert (html / "chapters" / unquote(src)).resolve().is_file(), f"missing image {src}"
+
+
+def test_equations_are_numbered_and_math_is_rendered_by_the_vendored_mathjax(html):
+    numbered = [p for p in PAGES if 'class="eqno"' in (html / p).read_text(encoding="utf-8")]
+    assert numbered, "no numbered equation in the book"
+    assert (html / "mathjax" / "tex-svg-full.js").is_file()
+    assert (html / "mathjax" / "LICENSE").is_file()
+    for page in numbered:
+        scripts = [a["src"] for tag, a in tags(html / page) if tag == "script" and a.get("src")]
+        mathjax = [s for s in scripts if "mathjax" in s.lower()]
+        assert len(mathjax) == 1 and "tex-svg-full.js" in mathjax[0], (page, mathjax)
+
+
+def test_bibliography_lists_the_paper_and_citations_link_to_it(html):
+    references = (html / "references.html").read_text(encoding="utf-8")
+    assert "Tiny Autoregressive Recursive Models" in references
+    assert "Rauba" in references and "2603.08082" in references
+    intro = (html / "intro.html").read_text(encoding="utf-8")
+    assert "references.html#" in intro, "the introduction's citations do not link to the list"
+
+
+def test_pages_load_nothing_from_the_network(html):
+    for page in html.rglob("*.html"):
+        for tag, attrs in tags(page):
+            if tag in ("script", "img", "iframe", "source", "video", "audio"):
+                url = attrs.get("src") or ""
+            elif tag == "link" and attrs.get("rel") != "canonical":
+                url = attrs.get("href") or ""
+            else:
+                continue
+            assert not is_remote(url), f"{page.relative_to(html)} loads {url}"
+    for sheet in html.rglob("*.css"):
+        remote = re.findall(r"url\(\s*['\"]?((?:https?:)?//[^)'\"]+)", sheet.read_text("utf-8"))
+        assert not remote, f"{sheet.relative_to(html)} loads {remote}"
+
+
+def test_internal_links_resolve(html):
+    broken = []
+    for page in (p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts):
+        for tag, attrs in tags(page):
+            url = attrs.get("href") if tag in ("a", "link") else None
+            if not url or is_remote(url) or url.startswith(("#", "mailto:", "javascript:")):
+                continue
+            target = (page.parent / unquote(urlsplit(url).path)).resolve()
+            if not target.exists():
+                broken.append(f"{page.relative_to(html)} -> {url}")
+    assert not broken, "broken links:\n" + "\n".join(broken[:20])
+
+
+def test_the_introductions_ladder_table_matches_the_package():
+    intro = (REPO / "book" / "intro.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| \d \| \[([^]]+)\]\(chapters/(\w+)\.ipynb\) \| ([^|]+) \|", intro,
+                      re.MULTILINE)
+    assert [(name, group.strip()) for name, _, group in rows] == [(r.display, r.group)
+                                                                  for r in LADDER]
+    assert [chapter for _, chapter, _ in rows] == list(NOTEBOOKS[1:8])
+
+
+@pytest.mark.slow
+def test_every_notebook_runs_on_the_smoke_profile_into_an_empty_results_folder(
+        tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    monkeypatch.setenv("ARTRM_DATA", str(data))
+    repo_runs = REPO / "data" / "runs"
+    before = sorted(repo_runs.glob("*.json")) if repo_runs.exists() else []
+    done = run_notebooks("smoke", "cpu", out_dir=tmp_path / "chapters", log=lambda _: None)
+    assert [p.stem for p in done] == list(NOTEBOOKS)
+    after = sorted(repo_runs.glob("*.json")) if repo_runs.exists() else []
+    assert after == before, "the notebooks wrote results outside ARTRM_DATA"
+    assert runs_dir() == data / "runs"

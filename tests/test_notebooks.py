@@ -1,0 +1,111 @@
+"""The notebook runner: bad input stops before anything runs, the kernel is this environment's
+Python and inherits ARTRM_DATA, and a failing cell is named by notebook, index and error."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from artrm.cli import main
+from artrm.errors import ConfigError
+from artrm.notebooks import NOTEBOOKS, NotebookFailed, run_notebooks, select
+
+
+def write_notebook(folder: Path, name: str, *code: str) -> Path:
+    """A notebook `name` in `folder`: a title, a `parameters` cell, then `code` cells."""
+    cells = [new_markdown_cell(f"# {name}"),
+             new_code_cell('profile = "cpu"\ndevice = "cpu"', metadata={"tags": ["parameters"]}),
+             *(new_code_cell(source) for source in code)]
+    nb = new_notebook(cells=cells)
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def stdout_of(path: Path) -> str:
+    cells = json.loads(path.read_text())["cells"]
+    return "".join("".join(o.get("text", "")) for c in cells if c["cell_type"] == "code"
+                   for o in c["outputs"] if o["output_type"] == "stream")
+
+
+BAD = [
+    (["--profile", "huge"], "profile must be one of paper, cpu, smoke; got 'huge'"),
+    (["--device", "tpu"], "device must be one of cpu, cuda, auto; got 'tpu'"),
+    (["--device", "cuda:0"], "not available"),
+    (["--only", "01_dense", "11_epilogue"], "notebook must be one of 00_overview, 01_dense"),
+]
+
+
+@pytest.mark.parametrize("argv,message", BAD)
+def test_bad_input_is_one_line_exit_2_before_any_notebook_runs(argv, message, tmp_path, capsys):
+    if argv[-1].startswith("cuda") and torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    out = tmp_path / "chapters"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["notebooks", *argv, "--out", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+def test_names_run_in_book_order_with_or_without_suffix():
+    assert select(None) == list(NOTEBOOKS)
+    assert select(["08_results.ipynb", "01_dense"]) == ["01_dense", "08_results"]
+
+
+def test_a_notebook_without_a_parameters_cell_is_refused(tmp_path):
+    path = write_notebook(tmp_path, "00_overview", "print(1)")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].metadata.tags = []
+    nbformat.write(nb, path)
+    with pytest.raises(ConfigError, match="00_overview has no cell tagged 'parameters'"):
+        run_notebooks("smoke", "cpu", tmp_path / "out", ["00_overview"], src_dir=tmp_path)
+
+
+def test_kernel_is_this_python_and_sees_artrm_data_and_the_parameters(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTRM_DATA", str(tmp_path / "data"))
+    jupyter_path = os.environ.get("JUPYTER_PATH")
+    write_notebook(tmp_path / "src", "00_overview",
+                   "import os, sys\nprint(sys.executable)\nprint(os.environ['ARTRM_DATA'])\n"
+                   "print(profile, device)")
+    lines: list[str] = []
+    done = run_notebooks("smoke", "cpu", tmp_path / "out", ["00_overview"],
+                         src_dir=tmp_path / "src", log=lines.append)
+    assert stdout_of(done[0]).splitlines() == [sys.executable, str(tmp_path / "data"), "smoke cpu"]
+    assert lines[0].startswith("[1/1] 00_overview: ") and lines[0].endswith(" s")
+    assert os.environ.get("JUPYTER_PATH") == jupyter_path
+
+
+def test_a_failing_cell_is_named_and_stops_the_run(tmp_path):
+    write_notebook(tmp_path, "01_dense", "x = 1", "raise ValueError('boom')", "print('after')")
+    write_notebook(tmp_path, "02_iterative", "print('never runs')")
+    with pytest.raises(NotebookFailed) as failure:
+        run_notebooks("smoke", "cpu", tmp_path / "out", ["01_dense", "02_iterative"],
+                      src_dir=tmp_path, log=lambda _: None)
+    assert failure.value.cell == 3  # index in the source notebook (papermill's cell not counted)
+    assert "notebook 01_dense failed in cell 3: ValueError: boom" in str(failure.value)
+    assert (tmp_path / "out" / "01_dense.ipynb").exists()
+    assert not (tmp_path / "out" / "02_iterative.ipynb").exists()
+
+
+def test_the_cli_reports_a_failed_notebook_in_one_line_with_exit_1(monkeypatch, tmp_path, capsys):
+    def fail(*args, **kwargs):
+        raise NotebookFailed("05_dual_ut", 4, "RuntimeError: nan loss", tmp_path / "x.ipynb")
+
+    monkeypatch.setattr("artrm.notebooks.run_notebooks", fail)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["notebooks", "--profile", "smoke"])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("artrm: error: notebook 05_dual_ut failed in cell 4: RuntimeError")
+    assert err.count("\n") == 1
