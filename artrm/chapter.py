@@ -329,7 +329,8 @@ def provenance_table(records: list[Record]) -> pd.DataFrame:
         rows.append({"model": r["model"], "task": r["task"], "seed": r["seed"],
                      "device": p["device_name"], "threads": p["exec"]["threads"],
                      "torch": p["torch"], "python": p["python"],
-                     "commit": (p["git"]["commit"] or "-")[:10] + ("+" if p["git"]["dirty"] else ""),
+                     "commit": (p["git"]["commit"] or "-")[:10]
+                     + ("+" if p["git"]["dirty"] else ""),
                      "created": p["created"][:10], "wall time (s)": round(p["wall_time_s"])})
     return pd.DataFrame(rows)
 

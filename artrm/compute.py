@@ -50,20 +50,20 @@ def match_budget(model: str, budget: int, n_outer: int = 2, n_inner: int = 2) ->
         check_positive("n_outer", n_outer)
         if n_inner < 0:
             raise ConfigError(f"n_inner must be zero or positive; got {n_inner}")
-        for h, l in _candidates(n_outer, n_inner):
-            per_step = h * (l + 1)
+        for h, inner in _candidates(n_outer, n_inner):
+            per_step = h * (inner + 1)
             if budget % per_step == 0:
-                return LoopPlan(budget // per_step, per_step, n_outer=h, n_inner=l)
+                return LoopPlan(budget // per_step, per_step, n_outer=h, n_inner=inner)
     return LoopPlan(n_layer=budget)
 
 
 def _candidates(h0: int, l0: int) -> list[tuple[int, int]]:
     """(H, L) in the authors' order: the given pair, then L from l0 down, H from h0 down."""
     order = [(h0, l0)]
-    for l in range(l0, -1, -1):
+    for inner in range(l0, -1, -1):
         for h in range(h0, 0, -1):
-            if (h, l) not in order:
-                order.append((h, l))
+            if (h, inner) not in order:
+                order.append((h, inner))
     return order
 
 

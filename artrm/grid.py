@@ -55,7 +55,8 @@ def worker_execs(exe: ExecConfig, workers: int) -> list[ExecConfig]:
         n_gpu = torch.cuda.device_count()
         if workers > n_gpu:
             raise ConfigError(f"workers must be at most the {n_gpu} visible GPUs; got {workers}")
-        return [dataclasses.replace(exe, device=f"cuda:{i}", progress=False) for i in range(workers)]
+        return [dataclasses.replace(exe, device=f"cuda:{i}", progress=False)
+                for i in range(workers)]
     threads = exe.threads or max(1, (os.cpu_count() or 1) // workers)
     return [dataclasses.replace(exe, threads=threads, progress=False)] * workers
 

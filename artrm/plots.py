@@ -47,8 +47,8 @@ def accuracy_bars(final: pd.DataFrame, length: int = 10, metric: str = "char_acc
     df = final[final["length"] == length]
     tasks = _present(df, "task", TASKS)
     models = _present(df, "model", models)
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks) + 1.5, 0.42 * len(models) + 1),
-                             sharey=True, squeeze=False)
+    size = (3.2 * len(tasks) + 1.5, 0.42 * len(models) + 1)
+    fig, axes = plt.subplots(1, len(tasks), figsize=size, sharey=True, squeeze=False)
     for ax, task in zip(axes[0], tasks):
         for i, m in enumerate(models):
             values = df[(df["task"] == task) & (df["model"] == m)][metric]

@@ -55,7 +55,8 @@ class ResultStore:
         path = Path(key)
         if path.suffix == ".json" and path.exists():
             return json.loads(path.read_text())
-        hits = [p for p in self.root.glob("*.json") if p.stem.rsplit("-", 1)[-1].startswith(key[:12])
+        hits = [p for p in self.root.glob("*.json")
+                if p.stem.rsplit("-", 1)[-1].startswith(key[:12])
                 and json.loads(p.read_text())["config_hash"].startswith(key)]
         if len(hits) != 1:
             raise KeyError(f"run {key!r} matches {len(hits)} records in {self.root}")

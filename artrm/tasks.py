@@ -125,7 +125,8 @@ def split_of(digits: torch.Tensor) -> torch.Tensor:
     return (mixed >> 31) & 1
 
 
-def draw_problems(task: str, length: int, n: int, generator: torch.Generator, side: str) -> Problems:
+def draw_problems(task: str, length: int, n: int, generator: torch.Generator,
+                  side: str) -> Problems:
     """`n` uniform problems from one side of the partition (rejection sampling, deterministic)."""
     check_choice("side", side, tuple(SIDES))
     k, want, parts, got = operand_digits(task, length), SIDES[side], [], 0
@@ -162,7 +163,8 @@ def eval_problems(task: str, length: int, n: int, seed: int) -> Problems:
     return draw_problems(task, length, n, generator, "eval")
 
 
-def lm_batch(problems: Problems, block_size: int, padding: str) -> tuple[torch.Tensor, torch.Tensor]:
+def lm_batch(problems: Problems, block_size: int,
+             padding: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Next-token inputs and masked targets, each (N, T).
 
     padding="block" pads every row to `block_size` positions as the authors' code does;

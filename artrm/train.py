@@ -71,8 +71,9 @@ class Trainer:
         self.model = prepare_model(build_model(cfg.model, cfg.arch).to(self.device), exe)
         o = cfg.optim
         fused = {"fused": True} if exe.fused_adamw else {}
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=o.lr, betas=(o.beta1, o.beta2),
-                                           eps=o.eps, weight_decay=o.weight_decay, **fused)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=o.lr,
+                                           betas=(o.beta1, o.beta2), eps=o.eps,
+                                           weight_decay=o.weight_decay, **fused)
         self.stream = TrainStream(cfg.task, cfg.data.train_len, o.batch_size, cfg.seed)
         self.progress = Progress()
         if ckpt is not None and ckpt.exists():

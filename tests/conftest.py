@@ -15,7 +15,8 @@ def tiny_arch(**changes) -> ArchConfig:
     return ArchConfig(**{**base, **changes})
 
 
-def tiny_run(model: str = "gpt_level1", task: str = "copy", steps: int = 12, **changes) -> RunConfig:
+def tiny_run(model: str = "gpt_level1", task: str = "copy", steps: int = 12,
+             **changes) -> RunConfig:
     return RunConfig(
         model=model, task=task, seed=7,
         arch=changes.pop("arch", tiny_arch(budget=6)),

@@ -63,7 +63,7 @@ def test_act_weights_sum_to_one_and_ponder_is_at_least_one():
     B, T, C, steps = 3, 5, 4, 6
     act = ACT(B, T, C, torch.device("cpu"))
     ones = torch.ones(B, T, C)
-    for t in range(steps):
+    for _ in range(steps):
         act.update(ones, torch.rand(B, T) * 0.6)
         assert torch.all(act.cum <= 1.0)
     out, ponder = act.finalize(ones)
