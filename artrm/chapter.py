@@ -51,12 +51,16 @@ class Chapter:
 
     def __str__(self) -> str:
         p = self.profile
-        return (f"profile {p.name} ({p.description}); device {self.device}; tasks "
-                f"{', '.join(self.tasks)}; seeds {', '.join(map(str, self.seeds))}\n"
-                f"width {p.arch.n_embd}, {p.arch.n_head} heads, budget {p.arch.budget} block "
-                f"passes, {p.optim.steps} steps of batch {p.optim.batch_size}, lr {p.optim.lr}, "
-                f"dropout {p.arch.dropout}, L_train {p.data.train_len}, eval lengths "
-                f"{list(p.eval.lengths)}, {p.eval.decoding} decoding")
+        return "\n".join([
+            f"profile  {p.name}: {p.description}",
+            f"device   {self.device}; tasks {', '.join(self.tasks)}; "
+            f"seeds {', '.join(map(str, self.seeds))}",
+            f"model    width {p.arch.n_embd}, {p.arch.n_head} heads, budget {p.arch.budget} "
+            f"block passes, dropout {p.arch.dropout}",
+            f"training {p.optim.steps} steps of batch {p.optim.batch_size}, lr {p.optim.lr}, "
+            f"length {p.data.train_len}, padding {p.data.padding}",
+            f"eval     lengths {', '.join(map(str, p.eval.lengths))}, {p.eval.n_problems} "
+            f"problems each, {p.eval.decoding} decoding"])
 
 
 def chapter(profile: str = "cpu", device: str = "cpu", tasks: list[str] | None = None,
@@ -129,16 +133,15 @@ def describe(model: ARModel) -> pd.DataFrame:
     p = model.plan
     with torch.device("meta"):
         paper_params = build_model(model.name).num_parameters()
-    return pd.DataFrame({
-        "model": [RUNGS[model.name].display],
-        "loop steps N": [p.n_layer],
-        "passes per step": [p.passes_per_step],
-        "H x L": [f"{p.n_outer} x {p.n_inner}" if model.name in ("ut_level2", "trm") else "-"],
-        "nominal passes": [p.nominal_passes],
-        "parameters (this profile)": [f"{model.num_parameters():,}"],
-        "parameters (paper config)": [f"{paper_params:,}"],
-        "paper reports": [f"{PARAMS[model.name]:,}"],
-    })
+    return pd.DataFrame({RUNGS[model.name].display: {
+        "loop steps N": p.n_layer,
+        "passes per step": p.passes_per_step,
+        "H x L": f"{p.n_outer} x {p.n_inner}" if model.name in ("ut_level2", "trm") else "-",
+        "nominal block passes": p.nominal_passes,
+        "parameters (this profile)": f"{model.num_parameters():,}",
+        "parameters (paper configuration)": f"{paper_params:,}",
+        "parameters (the paper reports)": f"{PARAMS[model.name]:,}",
+    }})
 
 
 def causality_gap(model: ARModel, length: int = 24, cut: int = 10, seed: int = 0) -> float:
@@ -157,7 +160,7 @@ def causality_gap(model: ARModel, length: int = 24, cut: int = 10, seed: int = 0
     return float(gap)
 
 
-def counted_passes(ch: Chapter, model: ARModel, task: str = "addition") -> dict[str, int]:
+def counted_passes(ch: Chapter, model: ARModel, task: str = "addition") -> pd.DataFrame:
     """Block passes counted by hooks on one training batch: forward, forward with a graph,
     and backward (the passes the loss gradient reaches)."""
     batch = TrainStream(task, ch.profile.data.train_len, 8, seed=0).next()
@@ -166,8 +169,9 @@ def counted_passes(ch: Chapter, model: ARModel, task: str = "addition") -> dict[
     out.loss.backward()
     model.zero_grad(set_to_none=True)
     c = model.passes
-    return {"nominal": model.plan.nominal_passes, "forward": c.forward,
-            "forward with graph": c.forward_grad, "backward": c.backward}
+    return pd.DataFrame({"block passes": {
+        "nominal": model.plan.nominal_passes, "forward (counted)": c.forward,
+        "forward with an autograd graph": c.forward_grad, "backward (counted)": c.backward}})
 
 
 def versus(final: pd.DataFrame, model: str, previous: str | None, length: int = 10

@@ -54,6 +54,8 @@ def test_chapter_tables_on_a_tiny_grid(data_dir):
     versus = chapter.versus(final, "trm", "gpt", length=3)
     assert versus.loc["copy", "previous rung: paper"] == 1.0
     assert chapter.causality_gap(chapter.build(ch, "trm")) == 0.0
+    passes = chapter.counted_passes(ch, chapter.build(ch, "trm"))["block passes"]
+    assert passes["forward (counted)"] == 6 and passes["backward (counted)"] == 3
     swept = chapter.evaluations(ch, records, "greedy", steps=lambda r: (1, 2))
     sweep = report.sweep_frame(swept)
     assert sorted(sweep["steps"].unique()) == [1, 2]

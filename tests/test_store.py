@@ -74,7 +74,9 @@ def test_grid_workers_die_with_the_grid(data_dir):
     assert workers, "the grid started no workers"
     grid.send_signal(signal.SIGKILL)
     grid.wait()
-    time.sleep(3)
+    deadline = time.time() + 30  # a worker still starting up notices once its watchdog runs
+    while time.time() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.5)
     assert not [pid for pid in workers if alive(pid)]
 
 
