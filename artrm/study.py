@@ -56,15 +56,16 @@ def variants() -> list[Variant]:
 
 def study_configs(profile: Profile, seeds: tuple[int, ...] | None = None,
                   tasks: tuple[str, ...] | None = None) -> list[RunConfig]:
-    """Every variant x task x seed (the profile's study seeds by default)."""
+    """Every variant x task x seed (the profile's study seeds by default), seed by seed, so
+    that a partly run study holds whole seeds."""
     seeds = seeds or profile.study_seeds
     configs = []
-    for task in tasks or profile.tasks:
-        for v in variants():
-            use = seeds[:1] if (v.model, v.name) in FIRST_SEED_ONLY else seeds
-            for seed in use:
-                cfg = profile.config(v.model, task, seed)
-                configs.append(cfg.replace(arch=v.arch(cfg.arch)))
+    for i, seed in enumerate(seeds):
+        for task in tasks or profile.tasks:
+            for v in variants():
+                if i == 0 or (v.model, v.name) not in FIRST_SEED_ONLY:
+                    cfg = profile.config(v.model, task, seed)
+                    configs.append(cfg.replace(arch=v.arch(cfg.arch)))
     return configs
 
 
