@@ -49,6 +49,11 @@ class Chapter:
     def train_len(self) -> int:
         return self.profile.data.train_len
 
+    @property
+    def study_tasks(self) -> tuple[str, ...]:
+        """The chapter's tasks that the profile's corrections study covers."""
+        return tuple(t for t in self.tasks if t in self.profile.study_tasks)
+
     def __str__(self) -> str:
         p = self.profile
         return "\n".join([
@@ -94,7 +99,7 @@ def runs(ch: Chapter, models: list[str]) -> list[Record]:
 
 def study_runs(ch: Chapter) -> list[Record]:
     """The corrections study of the profile (train-or-load, like `runs`)."""
-    configs = study_configs(ch.profile, tasks=ch.tasks)
+    configs = study_configs(ch.profile, tasks=ch.study_tasks)
     store = ResultStore()
     check_feasible(ch.profile, configs, resolve_device(ch.device), store, ch.force_retrain)
     exe = ExecConfig(device=ch.device, progress=False)
@@ -316,8 +321,8 @@ def sweep_records(ch: Chapter) -> list[Record]:
     rungs, with greedy evaluations at loop steps below, at and above the trained number."""
     seed = ch.seeds[:1]
     recurrent = [m for m in MODEL_NAMES if build_model(m, ch.profile.arch).tied]
-    records = runs(dataclasses.replace(ch, seeds=seed), recurrent)
-    corrected = [c for c in study_configs(ch.profile, seed, ch.tasks)
+    records = runs(dataclasses.replace(ch, seeds=seed, tasks=ch.study_tasks), recurrent)
+    corrected = [c for c in study_configs(ch.profile, seed, ch.study_tasks)
                  if variant_of(c) == "all"]
     store = ResultStore()
     records += [r for c in corrected if (r := store.find(c)) is not None]

@@ -33,6 +33,7 @@ class Profile:
     eval: EvalConfig = field(default_factory=EvalConfig)
     seeds: tuple[int, ...] = (1337,)
     study_seeds: tuple[int, ...] = (1337, 1338, 1339, 1340, 1341)  # the corrections study
+    study_tasks: tuple[str, ...] = TASKS
     models: tuple[str, ...] = MODEL_NAMES
     tasks: tuple[str, ...] = TASKS
     device: str = "cpu"  # where the profile is meant to run
@@ -71,6 +72,7 @@ SMOKE = Profile(
     optim=OptimConfig(steps=20, batch_size=16, lr=1e-3),
     eval=EvalConfig(lengths=(3, 4), n_problems=16, every=10, curve_lengths=(3,)),
     study_seeds=(1337,),
+    study_tasks=("copy",),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (PAPER, CPU, SMOKE)}

@@ -61,7 +61,7 @@ def study_configs(profile: Profile, seeds: tuple[int, ...] | None = None,
     seeds = seeds or profile.study_seeds
     configs = []
     for i, seed in enumerate(seeds):
-        for task in tasks or profile.tasks:
+        for task in tasks or profile.study_tasks:
             for v in variants():
                 if i == 0 or (v.model, v.name) not in FIRST_SEED_ONLY:
                     cfg = profile.config(v.model, task, seed)
