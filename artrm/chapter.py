@@ -347,3 +347,27 @@ def provenance_table(records: list[Record]) -> pd.DataFrame:
 def _rounded(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     return df.round(3) if not df.empty else df
+
+
+def all_seed_runs(ch: Chapter) -> list[Record]:
+    """Every stored run of the profile's own (faithful) configurations, whatever its seed."""
+    out = []
+    for r in ResultStore().records():
+        if r["model"] in MODEL_NAMES and r["task"] in ch.tasks:
+            if ch.profile.config(r["model"], r["task"], r["seed"]).hash == r["config_hash"]:
+                out.append(r)
+    return out
+
+
+def rung_differences(final: pd.DataFrame, length: int) -> pd.DataFrame:
+    """Each rung against the previous one (ladder order, among the rungs present), paired by
+    seed at `length`; `reliable` when the 95% interval of the difference excludes zero."""
+    df = final[(final["length"] == length) & (final["variant"] == "faithful")]
+    rows = []
+    for task, group in df.groupby("task", observed=True):
+        present = [m for m in MODEL_NAMES if (group["model"] == m).any()]
+        for prev, model in zip(present, present[1:]):
+            d = paired_difference(group, {"model": model}, {"model": prev})
+            rows.append({"task": task, "rung": RUNGS[model].display,
+                         "minus": RUNGS[prev].display, **d})
+    return _rounded(rows)
