@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: setup main test grid clean
+.PHONY: setup main test grid bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ setup: $(VENV)/.installed
 ## main: the main job
 main: setup
 	$(PY) -m artrm grid --profile cpu --workers 2
+
+## bench: the speed benchmark (bench/NOTES.md); results in bench/results
+bench: setup
+	$(PY) bench/bench.py
 
 ## test: the whole test suite
 test: setup

@@ -169,21 +169,27 @@ class Summary:
 
 
 class Scheduler:
-    """Starts runs on free worker slots while they fit, longest known first."""
+    """Starts runs on free worker slots while they fit (with `partial`, while any time is
+    left: a run trains as far as it can), longest known first."""
 
-    def __init__(self, todo: list[RunConfig], budget: Budget) -> None:
-        self.queue, self.budget = list(todo), budget
+    def __init__(self, todo: list[RunConfig], budget: Budget, partial: bool) -> None:
+        self.queue, self.budget, self.partial = list(todo), budget, partial
         self.rates: dict[str, float] = {}
 
     def estimate(self, cfg: RunConfig) -> float | None:
         rate = self.rates.get(rate_key(cfg))
         return None if rate is None else self.budget.startup_s + cfg.optim.steps * rate
 
+    def need(self, cfg: RunConfig) -> float:
+        """Seconds that must be left to start `cfg`: its estimate when known and the run
+        must finish, else only the start-up allowance."""
+        estimate = None if self.partial else self.estimate(cfg)
+        return self.budget.startup_s if estimate is None else estimate
+
     def next(self) -> RunConfig | None:
         """The next run to start, or None when nothing left fits (those are kept)."""
         left = self.budget.left()
-        fitting = [c for c in self.queue
-                   if left > 0 and (self.estimate(c) or self.budget.startup_s) <= left]
+        fitting = [c for c in self.queue if left > 0 and self.need(c) <= left]
         if not fitting:
             return None
         cfg = max(fitting, key=lambda c: self.estimate(c) or math.inf)
@@ -210,7 +216,7 @@ def run_budgeted(configs: list[RunConfig], exe: ExecConfig, store: ResultStore, 
     budget = Budget(clock() + budget_s - reserve_s, hard_grace_s, startup_s)
     summary = Summary(stored=[c.hash for c in configs if store.find(c) is not None])
     todo = [c for c in configs if c.hash not in summary.stored]
-    scheduler = Scheduler(todo, budget)
+    scheduler = Scheduler(todo, budget, partial)
     names = {c.hash: f"{c.model}/{c.task}/s{c.seed}" for c in configs}
 
     def done(cfg: RunConfig, outcome: Outcome) -> None:
@@ -250,7 +256,7 @@ def run_budgeted(configs: list[RunConfig], exe: ExecConfig, store: ResultStore, 
                         outcome = Outcome(cfg.hash, f"error: {err!r}", 0, None)
                         broken = isinstance(err, BrokenProcessPool)
                     done(cfg, outcome)
-            for future, cfg in running.items():  # only after a broken pool
+            for cfg in running.values():  # only after a broken pool
                 done(cfg, Outcome(cfg.hash, "error: worker pool broken", 0, None))
     for cfg in scheduler.queue:
         estimate = scheduler.estimate(cfg)

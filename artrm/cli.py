@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from artrm.config import ExecConfig, RunConfig
-from artrm.errors import ConfigError, check_choice
 from artrm.archive import import_archives, pack
 from artrm.budget import report as budget_report
 from artrm.budget import run_budgeted
+from artrm.config import PRECISIONS, ExecConfig, RunConfig
+from artrm.errors import ConfigError, check_choice
 from artrm.grid import BACKENDS, check_feasible, run_grid, run_or_load
 from artrm.ladder import MODEL_NAMES
 from artrm.profiles import PROFILES, get_profile
 from artrm.reevaluate import reevaluate, save_evaluations
-from artrm.runtime import resolve_device
+from artrm.runtime import check_exec, resolve_device
 from artrm.store import ResultStore
 from artrm.study import SEEDS, study_configs
 from artrm.tasks import TASKS
@@ -98,6 +98,8 @@ def make_parser() -> Parser:
     g.add_argument("--workers", type=positive_int, default=1,
                    help="parallel runs: processes sharing the CPU cores, or the GPUs in turn "
                         "(more workers than GPUs share them)")
+    g.add_argument("--precision", default=None,
+                   help="fp32 (the profile's), tf32 or bf16 (CUDA; changes numerics and hash)")
     g.add_argument("--backend", default="local", help="local or ray")
     g.add_argument("--time-budget", type=positive_float, default=None, metavar="SECONDS",
                    help="stop cleanly within this many seconds, starting only runs that fit "
@@ -188,6 +190,11 @@ def cmd_grid(args: argparse.Namespace) -> None:
     else:
         configs = profile.configs(tuple(args.models or ()) or None,
                                   tuple(args.tasks or ()) or None, tuple(args.seeds or ()) or None)
+    if args.precision is not None:
+        check_choice("precision", args.precision, PRECISIONS)
+        configs = [c.replace(precision=args.precision) for c in configs]
+    for precision in {c.precision for c in configs}:  # before any worker starts
+        check_exec(precision, exe, device)
     check_choice("backend", args.backend, BACKENDS)
     if args.time_budget is not None and (args.force or args.backend != "local"):
         raise ConfigError("--time-budget skips stored runs and runs on the local backend; "

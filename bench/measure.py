@@ -73,10 +73,11 @@ def sequence_length(cfg: RunConfig) -> int:
     return text_length(cfg.task, cfg.data.train_len) - 1
 
 
-def timed(fn: Any, device: torch.device) -> float:
+def timed(device: torch.device, fn: Any, *args: Any) -> float:
+    """Seconds of fn(*args), the device's queued work included."""
     sync(device)
     t0 = time.perf_counter()
-    fn()
+    fn(*args)
     sync(device)
     return time.perf_counter() - t0
 
@@ -91,20 +92,20 @@ def measure_eval(trainer: Trainer, length: int, n: int) -> dict[str, Any]:
     problems = Problems(problems.task, length, problems.prompt.to(device),
                         problems.answer.to(device))
 
-    def run(decoding: str, count: int) -> None:
+    def run(count: int, decoding: str) -> None:
         evaluate(model, cfg.task, (length,), count, cfg.seed, decoding)
 
-    def one_pass(count: int) -> None:
+    def one_pass(count: int, _: str) -> None:
         model.eval()
         teacher_forced_argmax(model, problems[:count])
         model.train()
 
     out: dict[str, Any] = {"length": length, "problems": n}
     with numerics(cfg.precision, device):
-        for key, fn in (("sample", lambda k: run("sample", k)),
-                        ("greedy_all_wrong", lambda k: run("greedy", k)), ("one_pass", one_pass)):
-            fn(2)
-            seconds = timed(lambda: fn(n), device)
+        for key, fn, decoding in (("sample", run, "sample"), ("greedy_all_wrong", run, "greedy"),
+                                  ("one_pass", one_pass, "greedy")):
+            fn(2, decoding)
+            seconds = timed(device, fn, n, decoding)
             out[key] = {"seconds": seconds, "problems_per_s": n / seconds}
         model.eval()
         wrong = (teacher_forced_argmax(model, problems) != problems.answer).any(dim=1)
@@ -126,7 +127,7 @@ def measure_train(spec: dict[str, Any]) -> dict[str, Any]:
     times, forward, backward = [], [], []
     for _ in range(spec["steps"]):
         stats: dict[str, float] = {}
-        times.append(timed(lambda: stats.update(trainer.train_step()), device))
+        times.append(timed(device, lambda out: out.update(trainer.train_step()), stats))
         forward.append(stats["passes_forward"])
         backward.append(stats["passes_backward"])
     peak = peak_mib(device)

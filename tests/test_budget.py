@@ -16,6 +16,7 @@ import pytest
 from artrm import budget
 from artrm.archive import import_archives
 from artrm.budget import Budget, HardStop, hard_stop, run_budgeted, train_within
+from artrm.cli import main
 from artrm.config import DataConfig, ExecConfig
 from artrm.grid import run_grid
 from artrm.profiles import SMOKE
@@ -153,3 +154,25 @@ def test_several_workers_fill_the_call(tmp_path):
                            checkpoints=tmp_path / "checkpoints", log=lambda line: None)
     assert len(summary.finished) == 3 and not summary.errors
     assert len(members(tmp_path / "r.tar.gz")) == 3
+
+
+BAD = [
+    (["grid", "--profile", "smoke", "--time-budget", "0"], "must be a positive number"),
+    (["grid", "--profile", "smoke", "--partial"], "--partial applies with --time-budget"),
+    (["grid", "--profile", "smoke", "--time-budget", "9", "--backend", "ray"],
+     "--time-budget skips stored runs and runs on the local backend"),
+    (["grid", "--profile", "smoke", "--backend", "spark"], "backend must be one of local, ray"),
+    (["grid", "--profile", "smoke", "--precision", "fp16"], "precision must be one of"),
+    (["grid", "--profile", "smoke", "--precision", "bf16", "--workers", "2"],
+     "precision bf16 applies on CUDA only"),
+]
+
+
+@pytest.mark.parametrize("argv,message", BAD)
+def test_bad_grid_input_is_one_line_exit_2(argv, message, data_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not data_dir.exists() or not any(data_dir.rglob("*"))
