@@ -72,6 +72,19 @@ def make_parser() -> Parser:
     return p
 
 
+# defaults per (device, --quick): the paper configurations are slow on a CPU
+DEFAULTS: dict[tuple[str, bool], dict[str, Any]] = {
+    ("cpu", False): dict(configs=("paper", "paper-trim", "cpu"), warmup=1, steps=3,
+                         cheap_steps=20, eval_problems=32, scaling_arch="paper"),
+    ("cpu", True): dict(configs=("paper-trim", "cpu"), warmup=1, steps=2, cheap_steps=5,
+                        eval_problems=16, scaling_arch="cpu"),
+    ("cuda", False): dict(configs=("paper", "paper-trim"), warmup=5, steps=20, cheap_steps=50,
+                          eval_problems=100, scaling_arch="paper"),
+    ("cuda", True): dict(configs=("paper", "paper-trim"), warmup=2, steps=5, cheap_steps=10,
+                         eval_problems=100, scaling_arch="paper"),
+}
+
+
 def settings(args: argparse.Namespace) -> plan.Settings:
     """Validated settings; the defaults depend on the device and on --quick."""
     check_choice("device", args.device, ("cpu", "cuda"))
@@ -80,38 +93,34 @@ def settings(args: argparse.Namespace) -> plan.Settings:
         check_choice("model", m, MODEL_NAMES)
     check_choice("task", args.task, TASKS)
     check_choice("act", args.act, ("full", "as-is"))
-    cuda, quick = args.device == "cuda", args.quick
-    configs = args.configs or (["paper", "paper-trim"] if cuda else
-                               ["paper-trim", "cpu"] if quick else ["paper", "paper-trim", "cpu"])
+    cuda = args.device == "cuda"
+    default = DEFAULTS[(args.device, args.quick)]
+    configs = tuple(args.configs or default["configs"])
     for c in configs:
         check_choice("config", c, plan.CONFIGS)
-    precisions = args.precisions or (["fp32", "bf16"] if cuda else ["fp32"])
+    precisions = tuple(args.precisions or (("fp32", "bf16") if cuda else ("fp32",)))
     for p in precisions:
         check_choice("precision", p, PRECISIONS if cuda else ("fp32",))
-    for name in ("warmup", "steps", "cheap_steps", "eval_problems", "threads"):
+    counts = {}
+    for name in ("warmup", "steps", "cheap_steps", "eval_problems"):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "warmup" else 1):
             raise ConfigError(f"{name} must be {'zero or ' if name == 'warmup' else ''}"
                               f"positive; got {value}")
-    pick = lambda given, cpu_full, cpu_quick, gpu_full, gpu_quick: (  # noqa: E731
-        given if given is not None else
-        (gpu_quick if quick else gpu_full) if cuda else (cpu_quick if quick else cpu_full))
+        counts[name] = default[name] if value is None else value
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"threads must be positive; got {args.threads}")
     cores = os.cpu_count() or 1
-    layouts = ((1, None), (2, None), (4, None)) if cuda else ((1, cores), (cores, 1))
     return plan.Settings(
-        device=args.device, quick=quick, models=tuple(args.models), configs=tuple(configs),
-        task=args.task, warmup=pick(args.warmup, 1, 1, 5, 2),
-        steps=pick(args.steps, 3, 1, 20, 5), cheap_steps=pick(args.cheap_steps, 20, 5, 50, 10),
-        eval_problems=pick(args.eval_problems, 32, 16, 100, 100),
-        precisions=tuple(precisions), compile=args.compile, fused_adamw=args.fused_adamw,
-        threads=args.threads,
-        act=args.act, scaling_arch=None if args.no_scaling else
-        ("cpu" if quick and not cuda else "paper"),
+        device=args.device, quick=args.quick, models=tuple(args.models), configs=configs,
+        task=args.task, **counts, precisions=precisions, compile=args.compile,
+        fused_adamw=args.fused_adamw, threads=args.threads, act=args.act,
+        scaling_arch=None if args.no_scaling else default["scaling_arch"],
         scaling_models=tuple(args.scaling_models),
-        budgets=(6, 24) if quick else (6, 12, 24, 48),
-        lengths=(10, 30) if quick else (10, 20, 30, 40, 50),
+        budgets=(6, 24) if args.quick else (6, 12, 24, 48),
+        lengths=(10, 30) if args.quick else (10, 20, 30, 40, 50),
         concurrency_models=() if args.no_concurrency else tuple(args.concurrency_models),
-        layouts=layouts)
+        layouts=((1, None), (2, None), (4, None)) if cuda else ((1, cores), (cores, 1)))
 
 
 def log(line: str) -> None:
@@ -189,8 +198,10 @@ def main(argv: list[str] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n")
     if result["scaling"]:
-        scaling_figure(result["scaling"], f"{result['machine']['gpu'] or result['machine']['cpu']}"
-                       f" ({s.scaling_arch} width, trimmed)", path.with_suffix(".png"))
+        machine = result["machine"]["gpu"] or result["machine"]["cpu"]
+        note = f", {args.note}" if args.note else ""
+        scaling_figure(result["scaling"], f"{machine} ({s.scaling_arch} width, trimmed{note})",
+                       path.with_suffix(".png"))
     for title, table in (("training", report.train_table(result["train"])),
                          ("evaluation (problems per second)", report.eval_table(result["train"])),
                          ("scaling (seconds per step)", report.scaling_table(result["scaling"])),
