@@ -6,7 +6,7 @@ JB      := $(VENV)/bin/jupyter-book build book --builder html -W -n --keep-going
 PROFILE ?= cpu
 DEVICE  ?= cpu
 
-.PHONY: setup main book html chromium test grid clean
+.PHONY: setup main book html chromium test grid bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ chromium:
 	  else \
 	    echo "chromium is missing: run 'sudo apt-get install chromium' (tests/test_browser.py needs it)"; \
 	  fi; }
+
+## bench: the speed benchmark (bench/NOTES.md); results in bench/results
+bench: setup
+	$(PY) bench/bench.py
 
 ## test: the whole test suite (pytest over tests/ and nbval over notebooks/; see pyproject)
 test: setup chromium

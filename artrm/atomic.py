@@ -32,3 +32,7 @@ def write_json(path: Path, obj: Any) -> None:
 
 def torch_save(path: Path, obj: Any) -> None:
     _replace_with(path, lambda fh: torch.save(obj, fh))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    _replace_with(path, lambda fh: fh.write(data))

@@ -1,4 +1,4 @@
-"""`python -m artrm {train,grid,eval,notebooks}`.
+"""`python -m artrm {train,grid,eval,import,notebooks}`.
 
 Bad input (unknown model, task, profile or device, a non-positive size, a budget that cannot
 be met, a length longer than the block allows, an unknown notebook) stops with one line naming
@@ -15,13 +15,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from artrm.config import ExecConfig, RunConfig
+from artrm.archive import import_archives, pack
+from artrm.budget import report as budget_report
+from artrm.budget import run_budgeted
+from artrm.config import PRECISIONS, ExecConfig, RunConfig
 from artrm.errors import ConfigError, check_choice
-from artrm.grid import check_feasible, run_grid, run_or_load
+from artrm.grid import BACKENDS, check_feasible, run_grid, run_or_load
 from artrm.ladder import MODEL_NAMES
 from artrm.profiles import PROFILES, get_profile
 from artrm.reevaluate import reevaluate, save_evaluations
-from artrm.runtime import resolve_device
+from artrm.runtime import check_exec, resolve_device
 from artrm.store import ResultStore
 from artrm.study import study_configs
 from artrm.tasks import TASKS
@@ -94,8 +97,25 @@ def make_parser() -> Parser:
     g.add_argument("--study", action="store_true",
                    help="the corrections study (artrm.study) instead of the plain ladder")
     g.add_argument("--workers", type=positive_int, default=1,
-                   help="parallel runs: processes sharing the CPU cores, or one per GPU")
+                   help="parallel runs: processes sharing the CPU cores, or the GPUs in turn "
+                        "(more workers than GPUs share them)")
+    g.add_argument("--precision", default=None,
+                   help="fp32 (the profile's), tf32 or bf16 (CUDA; changes numerics and hash)")
+    g.add_argument("--backend", default="local", help="local or ray")
+    g.add_argument("--time-budget", type=positive_float, default=None, metavar="SECONDS",
+                   help="stop cleanly within this many seconds, starting only runs that fit "
+                        "(run again to continue)")
+    g.add_argument("--export", type=Path, default=None, metavar="ARCHIVE",
+                   help="pack the grid's stored records into this .tar.gz")
+    g.add_argument("--partial", action="store_true",
+                   help="with --time-budget: train runs that cannot finish up to the deadline "
+                        "(a later call on the same machine resumes their checkpoints)")
     add_exec_args(g)
+
+    i = sub.add_parser("import", help="merge record archives (from grid --export) into the store")
+    i.add_argument("archives", type=Path, nargs="+")
+    i.add_argument("--replace", action="store_true",
+                   help="replace stored records that differ (default: keep the stored one)")
 
     e = sub.add_parser("eval", help="evaluate a trained run at new lengths or decoding")
     e.add_argument("--run", required=True, help="config-hash prefix or record path")
@@ -116,6 +136,16 @@ def make_parser() -> Parser:
     n.add_argument("--out", type=Path, default=None,
                    help="folder for the executed notebooks (default: book/chapters)")
     return parser
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}")
+    return value
 
 
 def exec_config(args: argparse.Namespace, profile_device: str = "cpu") -> ExecConfig:
@@ -169,9 +199,41 @@ def cmd_grid(args: argparse.Namespace) -> None:
     else:
         configs = profile.configs(tuple(args.models or ()) or None,
                                   tuple(args.tasks or ()) or None, tuple(args.seeds or ()) or None)
+    if args.precision is not None:
+        check_choice("precision", args.precision, PRECISIONS)
+        configs = [c.replace(precision=args.precision) for c in configs]
+    for precision in {c.precision for c in configs}:  # before any worker starts
+        check_exec(precision, exe, device)
+    check_choice("backend", args.backend, BACKENDS)
+    if args.time_budget is not None and (args.force or args.backend != "local"):
+        raise ConfigError("--time-budget skips stored runs and runs on the local backend; "
+                          "drop --force / --backend ray")
+    if args.partial and args.time_budget is None:
+        raise ConfigError("--partial applies with --time-budget only")
     store = ResultStore()
     check_feasible(profile, configs, device, store, args.force)
-    run_grid(configs, exe, store, label=profile.name, force=args.force, workers=args.workers)
+    if args.time_budget is None:
+        run_grid(configs, exe, store, label=profile.name, force=args.force,
+                 workers=args.workers, backend=args.backend)
+        if args.export is not None:
+            records = [r for c in configs if (r := store.find(c)) is not None]
+            print(f"archive {args.export}: {pack(records, store, args.export) / 2**20:.2f} MiB")
+        return
+    summary = run_budgeted(configs, exe, store, args.time_budget, export=args.export,
+                           workers=args.workers, label=profile.name, partial=args.partial)
+    print(budget_report(configs, summary))
+    if summary.errors:
+        raise SystemExit(1)
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    for path in args.archives:
+        if not path.is_file():
+            raise ConfigError(f"archive {path} does not exist")
+    store = ResultStore()
+    done = import_archives(args.archives, store, replace=args.replace)
+    print(f"imported {len(done.imported)} new records into {store.root}, "
+          f"{len(done.present)} already stored, {len(done.replaced)} replaced")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -210,7 +272,8 @@ def print_metrics(metrics: dict[str, dict[str, float | None]]) -> None:
         print(f"{length:>6}  " + "  ".join(f"{m[k]:>14.3f}" for k in keys))
 
 
-COMMANDS = {"train": cmd_train, "grid": cmd_grid, "eval": cmd_eval, "notebooks": cmd_notebooks}
+COMMANDS = {"train": cmd_train, "grid": cmd_grid, "eval": cmd_eval, "import": cmd_import,
+            "notebooks": cmd_notebooks}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,8 +1,10 @@
 """Run a grid of configs, reusing every run whose config hash is already in the store.
 
 The local backend runs the grid in this process, or in `workers` processes: on a CPU the
-cores are split between them (small models use cores better as separate runs), on CUDA
-each worker takes one visible GPU. Every worker writes its own records, atomically.
+cores are split between them (small models use cores better as separate runs), on CUDA the
+workers take the visible GPUs in turn (more workers than GPUs share them: several small runs
+fill a large GPU better than one). Every worker writes its own records, atomically. The ray
+backend (`artrm.ray_backend`) runs each missing run as a Ray task instead.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from pathlib import Path
 import torch
 
 from artrm.config import ExecConfig, RunConfig
-from artrm.errors import ConfigError
+from artrm.errors import ConfigError, check_choice
 from artrm.profiles import Profile
+from artrm.ray_backend import run_on_ray
 from artrm.store import Record, ResultStore
 from artrm.train import train
 
 Log = Callable[[str], None]
+BACKENDS = ("local", "ray")
 
 
 def stderr_log(line: str) -> None:
@@ -50,12 +54,15 @@ def summary(cfg: RunConfig, record: Record, trained: bool) -> str:
 
 
 def worker_execs(exe: ExecConfig, workers: int) -> list[ExecConfig]:
-    """One exec config per worker: a GPU each on CUDA, a share of the cores on a CPU."""
+    """One exec config per worker: the visible GPUs in turn on CUDA (a fixed `cuda:i` is
+    kept), a share of the cores on a CPU."""
     if exe.device.startswith("cuda"):
+        if ":" in exe.device:
+            return [dataclasses.replace(exe, progress=False)] * workers
         n_gpu = torch.cuda.device_count()
-        if workers > n_gpu:
-            raise ConfigError(f"workers must be at most the {n_gpu} visible GPUs; got {workers}")
-        return [dataclasses.replace(exe, device=f"cuda:{i}", progress=False)
+        if n_gpu == 0:
+            raise ConfigError("device cuda: no GPU is visible")
+        return [dataclasses.replace(exe, device=f"cuda:{i % n_gpu}", progress=False)
                 for i in range(workers)]
     threads = exe.threads or max(1, (os.cpu_count() or 1) // workers)
     return [dataclasses.replace(exe, threads=threads, progress=False)] * workers
@@ -78,32 +85,47 @@ def _claim(slots: Queue, parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def worker_exec() -> ExecConfig:
+    """The exec config of this worker process (inside a task of `worker_pool`)."""
+    assert _WORKER_EXEC is not None, "not inside a grid worker"
+    return _WORKER_EXEC
+
+
+def worker_pool(exe: ExecConfig, workers: int) -> ProcessPoolExecutor:
+    """`workers` spawned processes, each holding one slot of `worker_execs` for its life."""
+    ctx = get_context("spawn")
+    slots = ctx.Queue()
+    for slot in worker_execs(exe, workers):
+        slots.put(slot)
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_claim,
+                               initargs=(slots, os.getpid()))
+
+
 def _worker_run(cfg: RunConfig, root: str, label: str | None, force: bool) -> tuple[Record, bool]:
-    assert _WORKER_EXEC is not None
-    return run_or_load(cfg, _WORKER_EXEC, ResultStore(Path(root)), label, force)
+    return run_or_load(cfg, worker_exec(), ResultStore(Path(root)), label, force)
 
 
 def run_grid(configs: list[RunConfig], exe: ExecConfig, store: ResultStore,
              label: str | None = None, force: bool = False, workers: int = 1,
-             log: Log = stderr_log) -> list[Record]:
+             log: Log = stderr_log, backend: str = "local") -> list[Record]:
     """Run (or load) `configs` and return their records in the order given."""
+    check_choice("backend", backend, BACKENDS)
     todo = [c for c in configs if force or store.find(c) is None]
     records: dict[str, Record] = {}
     for cfg in configs:
         if cfg not in todo:
             records[cfg.hash] = store.find(cfg)
             log(summary(cfg, records[cfg.hash], trained=False))
-    if workers <= 1 or len(todo) <= 1:
+    if backend == "ray":
+        for done, (cfg, record) in enumerate(run_on_ray(todo, exe, store, label, workers), 1):
+            records[cfg.hash] = record
+            log(f"[{done}/{len(todo)}] " + summary(cfg, record, trained=True))
+    elif workers <= 1 or len(todo) <= 1:
         for cfg in todo:
             records[cfg.hash], _ = run_or_load(cfg, exe, store, label, force)
             log(summary(cfg, records[cfg.hash], trained=True))
     else:
-        ctx = get_context("spawn")
-        slots = ctx.Queue()
-        for worker_exec in worker_execs(exe, workers):
-            slots.put(worker_exec)
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_claim,
-                                 initargs=(slots, os.getpid())) as pool:
+        with worker_pool(exe, workers) as pool:
             futures = {pool.submit(_worker_run, cfg, str(store.root), label, force): cfg
                        for cfg in todo}
             for done, future in enumerate(as_completed(futures), 1):

@@ -55,9 +55,11 @@ class AutoregressiveTRM(DualNestedUT):
         controller = QHalt(shape, self.steps, exploration, x.device)
         freeze = self.arch.halt_loss > 0
         losses: list[torch.Tensor] = []
+        grad, lazy = torch.is_grad_enabled(), self.graph_free_before_last()
         state = self.initial_state(x)
         for t in range(self.steps):
-            new = self.refine(x, state, t)
+            with torch.set_grad_enabled(grad and not (lazy and t < self.steps - 1)):
+                new = self.refine(x, state, t)
             if freeze:  # halted rows keep the state (and graph) of their halting step
                 new = _where(_expand(controller.halted, x), state, new)
             state = new
@@ -71,6 +73,18 @@ class AutoregressiveTRM(DualNestedUT):
                 break
         stats = {"act_steps": float(t + 1), "halt_step": controller.mean_halt_step(t)}
         return CoreOutput(y, torch.stack(losses).sum() if losses else None, stats)
+
+    def graph_free_before_last(self) -> bool:
+        """Whether the steps before the last may run without an autograd graph (speed and
+        memory only: losses and gradients stay bit-identical). True when nothing reads those
+        steps' graphs (no per-step loss, no frozen rows: the next step detaches its input)
+        and no step before the last can end the loop: `full_compute`, or a halting head that
+        cannot fire (weight 0 and bias <= 0, so q = bias <= 0 for every input, as in the
+        faithful model whose untrained head stays at its initial 0 and -5)."""
+        if self.arch.halt_loss or self.arch.deep_supervision:
+            return False
+        head = self.halt
+        return self.full_compute or bool((head.weight == 0).all() and (head.bias <= 0).all())
 
     def step_losses(self, y: torch.Tensor, q: torch.Tensor, targets: torch.Tensor,
                     running: torch.Tensor, still: torch.Tensor) -> list[torch.Tensor]:
