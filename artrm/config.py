@@ -224,10 +224,12 @@ DEVICES = ("cpu", "cuda", "auto")
 
 @dataclass(frozen=True)
 class ExecConfig:
-    """Where and how a run executes; recorded with the result but not hashed.
+    """Where and how a run executes: recorded in each record's provenance, not hashed.
 
-    `compile` and `fused_adamw` apply on CUDA only; they reorder floating-point work but do
-    not change the experiment (see bench/NOTES.md for their measured effect).
+    Like the device, `compile` and `fused_adamw` (CUDA only) reorder floating-point work, and
+    with dropout a compiled block draws different random masks: such runs are equivalent in
+    distribution, not bit for bit, and a stored run is reused whichever of them produced it.
+    Switches that change the arithmetic itself (`RunConfig.precision`) are hashed.
     """
 
     device: str = "cpu"

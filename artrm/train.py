@@ -184,9 +184,15 @@ def _mean(values: list[float]) -> float:
 
 
 def train(cfg: RunConfig, exe: ExecConfig | None = None, *, checkpoints: Path | None = None,
-          stop_at: int | None = None, label: str | None = None) -> Record | None:
-    """Train `cfg` (resuming from its checkpoint if one exists); the record, or None when
-    stopped at `stop_at` before the last step."""
-    trainer = Trainer(cfg, exe or ExecConfig(), checkpoint_path(cfg, checkpoints))
+          keep_checkpoint: bool = True, stop_at: int | None = None, label: str | None = None,
+          ) -> Record | None:
+    """Train `cfg`; the record, or None when stopped at `stop_at` before the last step.
+
+    With `keep_checkpoint` the run checkpoints under `checkpoints` (default data/checkpoints)
+    and resumes from an existing checkpoint of the same config; without, it neither reads
+    nor writes one.
+    """
+    ckpt = checkpoint_path(cfg, checkpoints) if keep_checkpoint else None
+    trainer = Trainer(cfg, exe or ExecConfig(), ckpt)
     done = trainer.run(stop_at=stop_at)
     return trainer.record(label) if done else None

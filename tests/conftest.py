@@ -27,9 +27,10 @@ def tiny_run(model: str = "gpt_level1", task: str = "copy", steps: int = 12,
         **changes)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def data_dir(tmp_path, monkeypatch):
-    """An empty results folder used by everything that reads or writes results."""
+    """Every test gets an empty results folder: no test reads or writes the repository's
+    data/ (its records or its checkpoints)."""
     monkeypatch.setenv("ARTRM_DATA", str(tmp_path / "data"))
     return tmp_path / "data"
 

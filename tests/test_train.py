@@ -19,9 +19,9 @@ def strip_times(record):
 
 def test_two_runs_with_one_seed_are_identical():
     cfg = tiny_run("ut", "addition", steps=10)
-    a, b = train(cfg, QUIET, checkpoints=None), train(cfg, QUIET, checkpoints=None)
+    a, b = train(cfg, QUIET, keep_checkpoint=False), train(cfg, QUIET, keep_checkpoint=False)
     assert strip_times(a) == strip_times(b)
-    c = train(cfg.replace(seed=8), QUIET, checkpoints=None)
+    c = train(cfg.replace(seed=8), QUIET, keep_checkpoint=False)
     assert c["curves"]["loss"] != a["curves"]["loss"]
 
 
@@ -43,7 +43,7 @@ def test_a_smoke_run_really_learns_copy():
                    arch=tiny_arch(n_embd=64, n_head=4, budget=2, dropout=0.0),
                    optim=OptimConfig(steps=300, batch_size=32, lr=3e-3),
                    eval=EvalConfig(lengths=(3,), n_problems=100, every=300, decoding="greedy"))
-    record = train(cfg, QUIET, checkpoints=None)
+    record = train(cfg, QUIET, keep_checkpoint=False)
     assert record["history"][0]["step"] == 300
     assert record["final"]["3"]["char_acc"] > 0.9
     assert record["curves"]["loss"][-1] < record["curves"]["loss"][0] / 5
@@ -51,7 +51,7 @@ def test_a_smoke_run_really_learns_copy():
 
 def test_the_record_holds_history_passes_and_provenance():
     cfg = tiny_run("ut_level2", "copy", steps=8, data=DataConfig(train_len=3, padding="block"))
-    record = train(cfg, QUIET, checkpoints=None)
+    record = train(cfg, QUIET, keep_checkpoint=False)
     assert [h["step"] for h in record["history"]] == [4, 8]
     assert set(record["history"][0]["eval"]) == {"3"} and set(record["final"]) == {"3", "4"}
     assert record["passes"]["nominal"] == 6
