@@ -98,13 +98,20 @@ def runs(ch: Chapter, models: list[str]) -> list[Record]:
 
 
 def study_runs(ch: Chapter) -> list[Record]:
-    """The corrections study of the profile (train-or-load, like `runs`)."""
-    configs = study_configs(ch.profile, tasks=ch.study_tasks)
+    """The corrections study: trained-or-loaded for the chapter's seeds, plus every run of the
+    profile's other planned study seeds that is already stored (loaded, never trained), so
+    that a partly run study shows all it has without training the rest."""
+    configs = study_configs(ch.profile, ch.seeds, ch.study_tasks)
     store = ResultStore()
     check_feasible(ch.profile, configs, resolve_device(ch.device), store, ch.force_retrain)
     exe = ExecConfig(device=ch.device, progress=False)
-    return run_grid(configs, exe, store, label=f"{ch.profile.name}-study",
-                    force=ch.force_retrain, log=lambda line: None)
+    records = run_grid(configs, exe, store, label=f"{ch.profile.name}-study",
+                       force=ch.force_retrain, log=lambda line: None)
+    others = tuple(s for s in ch.profile.study_seeds if s not in ch.seeds)
+    if not others:
+        return records
+    stored = (store.find(c) for c in study_configs(ch.profile, others, ch.study_tasks))
+    return records + [r for r in stored if r is not None]
 
 
 def evaluations(ch: Chapter, records: list[Record], decoding: str = "greedy",

@@ -108,10 +108,14 @@ def seed_summary(df: pd.DataFrame, by: list[str], metric: str = "char_acc") -> p
     return pd.DataFrame(rows)
 
 
+MIN_SEEDS = 3  # the fewest seeds a difference may be called reliable on
+
+
 def paired_difference(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any],
                       metric: str = "char_acc") -> dict[str, float]:
     """Mean of a - b over seeds both have (the same seed means the same training and
-    evaluation problems), with a 95% bootstrap interval; `reliable` when it excludes 0."""
+    evaluation problems), with a 95% bootstrap interval; `reliable` when it excludes 0 and
+    rests on at least MIN_SEEDS seeds (from two, a bootstrap interval is only their range)."""
     def pick(sel: dict[str, Any]) -> pd.Series:
         mask = np.ones(len(df), dtype=bool)
         for k, v in sel.items():
@@ -122,7 +126,7 @@ def paired_difference(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any],
     common = xa.index.intersection(xb.index)
     mean, lo, hi = bootstrap_mean((xa[common] - xb[common]).to_numpy())
     return {"difference": mean, "ci_low": lo, "ci_high": hi, "seeds": len(common),
-            "reliable": bool(len(common) > 1 and (lo > 0 or hi < 0))}
+            "reliable": bool(len(common) >= MIN_SEEDS and (lo > 0 or hi < 0))}
 
 
 def compute_table(records: Iterable[Record]) -> pd.DataFrame:

@@ -57,13 +57,14 @@ def variants() -> list[Variant]:
 def study_configs(profile: Profile, seeds: tuple[int, ...] | None = None,
                   tasks: tuple[str, ...] | None = None) -> list[RunConfig]:
     """Every variant x task x seed (the profile's study seeds by default), seed by seed, so
-    that a partly run study holds whole seeds."""
-    seeds = seeds or profile.study_seeds
+    that a partly run study holds whole seeds. FIRST_SEED_ONLY variants run for the profile's
+    first study seed only."""
+    first = profile.study_seeds[0]
     configs = []
-    for i, seed in enumerate(seeds):
+    for seed in seeds or profile.study_seeds:
         for task in tasks or profile.study_tasks:
             for v in variants():
-                if i == 0 or (v.model, v.name) not in FIRST_SEED_ONLY:
+                if seed == first or (v.model, v.name) not in FIRST_SEED_ONLY:
                     cfg = profile.config(v.model, task, seed)
                     configs.append(cfg.replace(arch=v.arch(cfg.arch)))
     return configs

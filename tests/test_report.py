@@ -23,6 +23,8 @@ def test_paired_difference_flags_only_consistent_gaps():
     assert d["reliable"] and d["difference"] == pytest.approx(0.73) and d["seeds"] == 5
     noisy = df.assign(char_acc=[0.5, 0.1, 0.9, 0.2, 0.6, 0.4, 0.6, 0.3, 0.5, 0.5])
     assert not report.paired_difference(noisy, {"variant": "a"}, {"variant": "b"})["reliable"]
+    two = df[df["seed"] <= 2]  # consistent, but two seeds are too few to call it
+    assert not report.paired_difference(two, {"variant": "a"}, {"variant": "b"})["reliable"]
 
 
 @pytest.mark.parametrize("kwargs,message", [

@@ -1,0 +1,45 @@
+"""The corrections study: its configurations, their variant names, the loop-step sweep, and
+how a chapter combines trained seeds with stored runs of further seeds."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from artrm import chapter
+from artrm.config import EvalConfig, OptimConfig
+from artrm.profiles import SMOKE
+from artrm.store import ResultStore
+from artrm.study import FIRST_SEED_ONLY, FIXES_OF, study_configs, sweep_steps, variant_of
+from artrm.train import train
+
+# Two planned seeds, two-step runs: the whole study of one seed trains in seconds.
+PROFILE = dataclasses.replace(
+    SMOKE, study_seeds=(1337, 1338),
+    optim=OptimConfig(steps=2, batch_size=4, lr=1e-3),
+    eval=EvalConfig(lengths=(3,), n_problems=4, every=2, curve_lengths=(3,)))
+
+
+def test_every_variant_once_per_seed_and_first_seed_only_variants_once():
+    first = study_configs(PROFILE, (1337,))
+    later = study_configs(PROFILE, (1338,))
+    per_seed = 2 + sum(len(fixes) + 2 for fixes in FIXES_OF.values())  # baselines, faithful, all
+    assert len(first) == per_seed and len(later) == per_seed - len(FIRST_SEED_ONLY)
+    names = [(c.model, variant_of(c)) for c in first]
+    assert len(set(names)) == len(names)  # each config names exactly one variant
+    assert not FIRST_SEED_ONLY & {(c.model, variant_of(c)) for c in later}
+    assert len({c.hash for c in study_configs(PROFILE)}) == len(first) + len(later)
+
+
+def test_sweep_goes_below_at_and_above_the_trained_steps():
+    assert sweep_steps(8) == (1, 2, 4, 6, 8, 12, 16)
+    assert sweep_steps(1) == (1, 2)
+
+
+def test_a_chapter_trains_its_seeds_and_only_loads_the_others(data_dir):
+    extra = next(c for c in study_configs(PROFILE, (1338,)) if variant_of(c) == "all")
+    ResultStore().save(train(extra, keep_checkpoint=False))  # a stored run of the 2nd seed
+    ch = chapter.Chapter(PROFILE, "cpu", ("copy",), (1337,))
+    records = chapter.study_runs(ch)
+    trained = len(study_configs(PROFILE, (1337,)))
+    assert sorted(r["seed"] for r in records) == [1337] * trained + [1338]
+    assert len(ResultStore().records()) == len(records)  # nothing of seed 1338 was trained
