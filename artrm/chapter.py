@@ -316,6 +316,17 @@ def study_gaps(df: pd.DataFrame) -> pd.DataFrame:
     return _rounded(rows)
 
 
+def study_learned(df: pd.DataFrame, threshold: float = 0.9) -> pd.DataFrame:
+    """How many seeds of each model x variant learned each task ("k/n": character accuracy at
+    least `threshold`). Outcomes here are bimodal (a run learns the task or stays at chance),
+    so this count says more than a mean over few seeds."""
+    def count(x: pd.Series) -> str:
+        return f"{int((x >= threshold).sum())}/{len(x)}"
+
+    return df.pivot_table(index=["model", "variant"], columns="task", values="char_acc",
+                          aggfunc=count, observed=True).fillna("-")
+
+
 def study_lengths(df: pd.DataFrame) -> pd.DataFrame:
     """Mean character accuracy at every evaluation length: faithful, rope and all variants."""
     keep = df[df["variant"].isin(["faithful", "rope", "all"])]
