@@ -35,6 +35,23 @@ def data_dir(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
+@pytest.fixture
+def refused(data_dir, capsys):
+    """check(argv, message): the CLI refuses `argv` with exit code 2 and one line on stderr
+    that contains `message`, having written nothing to the results folder."""
+    from artrm.cli import main
+
+    def check(argv: list[str], message: str) -> None:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+        assert not data_dir.exists() or not any(data_dir.rglob("*"))
+
+    return check
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """The book built once per session from the committed notebooks (see bookbuild.py)."""
