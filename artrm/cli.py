@@ -1,9 +1,11 @@
-"""`python -m artrm {train,grid,eval,import,notebooks}`.
+"""`python -m artrm {train,grid,eval,import,migrate,notebooks}`.
 
-Bad input (unknown model, task, profile or device, a non-positive size, a budget that cannot
-be met, a length longer than the block allows, an unknown notebook) stops with one line naming
-the parameter and what is allowed, exit code 2, before anything is written. A notebook that
-fails stops `notebooks` with one line naming it and its failing cell, exit code 1.
+The config flags of `train` and `grid` are generated from the config dataclasses (every field
+of `ArchConfig`, `DataConfig`, `OptimConfig`, `EvalConfig`, and the seed and precision, with
+the field's help text); the configs validate them. Bad input stops with one line naming the
+parameter and what is allowed, exit code 2, before anything is written. SIGINT or SIGTERM
+stops training with a checkpoint and one line, exit code 130 or 143. A notebook that fails
+stops `notebooks` with one line naming it and its failing cell, exit code 1.
 """
 
 from __future__ import annotations
@@ -11,36 +13,28 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from artrm.archive import import_archives, pack
-from artrm.budget import report as budget_report
-from artrm.budget import run_budgeted
-from artrm.config import PRECISIONS, ExecConfig, RunConfig
-from artrm.errors import ConfigError, check_choice
-from artrm.grid import BACKENDS, check_feasible, run_grid, run_or_load
-from artrm.ladder import MODEL_NAMES
-from artrm.profiles import PROFILES, get_profile
-from artrm.reevaluate import reevaluate, save_evaluations
-from artrm.runtime import check_exec, resolve_device
-from artrm.store import ResultStore
-from artrm.study import study_configs
-from artrm.tasks import TASKS
-
-# CLI flag -> (config section, field); None is the top level of RunConfig
-OVERRIDES: dict[str, tuple[str | None, str, type]] = {
-    "budget": ("arch", "budget", int), "n_embd": ("arch", "n_embd", int),
-    "n_head": ("arch", "n_head", int), "block_size": ("arch", "block_size", int),
-    "dropout": ("arch", "dropout", float), "n_outer": ("arch", "n_outer", int),
-    "n_inner": ("arch", "n_inner", int), "ponder_weight": ("arch", "ponder_weight", float),
-    "train_len": ("data", "train_len", int), "padding": ("data", "padding", str),
-    "steps": ("optim", "steps", int), "batch_size": ("optim", "batch_size", int),
-    "lr": ("optim", "lr", float), "n_problems": ("eval", "n_problems", int),
-    "eval_every": ("eval", "every", int), "decoding": ("eval", "decoding", str),
-    "precision": (None, "precision", str),
-}
+from artrm.config import SECTIONS, ExecConfig, RunConfig, _hints
+from artrm.data.tasks import task_names
+from artrm.errors import ConfigError
+from artrm.experiments.profiles import PROFILES, Profile, get_profile
+from artrm.experiments.study import study_configs
+from artrm.paths import checkpoints_dir
+from artrm.registry import model_names
+from artrm.results.archive import import_archives, pack
+from artrm.results.migrate import migrate_store
+from artrm.results.store import ResultStore
+from artrm.running.budget import report as budget_report
+from artrm.running.budget import run_budgeted
+from artrm.running.grid import BACKENDS, check_feasible, run_grid, run_or_load
+from artrm.training.reevaluate import reevaluate, save_evaluations
+from artrm.training.resources import announcement, check_fits_memory
+from artrm.training.runtime import check_exec, resolve_device
+from artrm.training.train import Interrupted
 
 
 class Parser(argparse.ArgumentParser):
@@ -48,61 +42,108 @@ class Parser(argparse.ArgumentParser):
         fail(message)
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, code: int = 2) -> NoReturn:
     print(f"artrm: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(code)
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
-    return value
+# -- flags generated from the config dataclasses ------------------------------------------------
+def flag_of(f: dataclasses.Field) -> str:
+    return "--" + (f.metadata.get("flag") or f.name).replace("_", "-")
 
 
-def add_exec_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default=None, help="cpu, cuda[:i] or auto (default: cpu)")
-    p.add_argument("--compile", action="store_true", help="torch.compile the block (CUDA)")
-    p.add_argument("--fused-adamw", action="store_true", help="fused AdamW (CUDA)")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+def add_fields(p: argparse.ArgumentParser, cls: type, prefix: str, title: str) -> None:
+    """One flag per CLI field of dataclass `cls`; the value lands in `<prefix>.<field>`."""
+    group = p.add_argument_group(title)
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        if not f.metadata.get("cli", True) or "help" not in f.metadata:
+            continue
+        kind = hints[f.name]
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        base = args[0] if args and typing.get_origin(kind) is not tuple else kind
+        options: dict[str, Any] = dict(dest=f"{prefix}.{f.name}", default=None,
+                                       help=f.metadata["help"])
+        options["metavar"] = ("{" + ",".join(f.metadata["choices"]) + "}"
+                              if f.metadata.get("choices") else f.name.upper())
+        if base is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(base) is tuple:
+            options.update(type=int, nargs="+")
+        else:
+            options["type"] = base
+        group.add_argument(flag_of(f), **options)
 
 
+def add_config_flags(p: argparse.ArgumentParser) -> None:
+    """Overrides of the profile's config: every field, corrections included."""
+    run = p.add_argument_group("run")
+    for f in dataclasses.fields(RunConfig):
+        if f.name in ("seed", "precision"):
+            run.add_argument(flag_of(f), dest=f"run.{f.name}", default=None,
+                             metavar=f.name.upper(), type=int if f.name == "seed" else str,
+                             help=f.metadata["help"])
+    for name, cls in SECTIONS.items():
+        add_fields(p, cls, name, f"{name} (overrides the profile's {name} config)")
+
+
+def overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The config flags given: {"arch": {"n_embd": 64}, "run": {"seed": 3}, ...}."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in vars(args).items():
+        section, dot, name = key.partition(".")
+        if dot and value is not None and section in (*SECTIONS, "run"):
+            out.setdefault(section, {})[name] = value
+    return out
+
+
+def apply(cfg: RunConfig, changes: dict[str, dict[str, Any]]) -> RunConfig:
+    """`cfg` with the given field changes; the configs validate the result."""
+    top = dict(changes.get("run", {}))
+    for section in SECTIONS:
+        if section in changes:
+            top[section] = dataclasses.replace(getattr(cfg, section), **changes[section])
+    return cfg.replace(**top) if top else cfg
+
+
+def add_exec_flags(p: argparse.ArgumentParser) -> None:
+    add_fields(p, ExecConfig, "exec", "execution (recorded, not part of the run's identity)")
+
+
+def exec_config(args: argparse.Namespace, profile: Profile) -> ExecConfig:
+    given = {k.split(".", 1)[1]: v for k, v in vars(args).items()
+             if k.startswith("exec.") and v is not None}
+    return ExecConfig(**{"device": profile.device, **given})
+
+
+# -- the parser ------------------------------------------------------------------------------
 def make_parser() -> Parser:
     parser = Parser(prog="python -m artrm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     t = sub.add_parser("train", help="train and evaluate one run, store its record")
-    t.add_argument("--model", required=True, help=", ".join(MODEL_NAMES))
-    t.add_argument("--task", required=True, help=", ".join(TASKS))
+    t.add_argument("--model", required=True, help=", ".join(model_names()))
+    t.add_argument("--task", required=True, help=", ".join(task_names()))
     t.add_argument("--profile", default="cpu", help=", ".join(PROFILES))
-    t.add_argument("--seed", type=int, default=None)
-    t.add_argument("--lengths", type=positive_int, nargs="+", default=None,
-                   help="evaluation lengths")
     t.add_argument("--label", default=None, help="free-form label kept in the record")
-    t.add_argument("--force", action="store_true", help="retrain even if the run is stored")
-    for flag, (_, _, kind) in OVERRIDES.items():
-        t.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, default=None)
-    add_exec_args(t)
+    t.add_argument("--force", action="store_true",
+                   help="train again from step 0 even if the run is stored or checkpointed")
+    add_config_flags(t)
+    add_exec_flags(t)
 
     g = sub.add_parser("grid", help="models x tasks x seeds of a profile, skipping stored runs")
     g.add_argument("--profile", default="cpu", help=", ".join(PROFILES))
-    g.add_argument("--models", nargs="+", default=None)
-    g.add_argument("--tasks", nargs="+", default=None)
+    g.add_argument("--models", nargs="+", default=None, help=", ".join(model_names()))
+    g.add_argument("--tasks", nargs="+", default=None, help=", ".join(task_names()))
     g.add_argument("--seeds", type=int, nargs="+", default=None)
-    g.add_argument("--force", action="store_true")
+    g.add_argument("--force", action="store_true", help="train every run again from step 0")
     g.add_argument("--study", action="store_true",
-                   help="the corrections study (artrm.study) instead of the plain ladder")
-    g.add_argument("--workers", type=positive_int, default=1,
+                   help="the corrections study (artrm.experiments.study) instead of the ladder")
+    g.add_argument("--workers", type=int, default=1,
                    help="parallel runs: processes sharing the CPU cores, or the GPUs in turn "
                         "(more workers than GPUs share them)")
-    g.add_argument("--precision", default=None,
-                   help="fp32 (the profile's), tf32 or bf16 (CUDA; changes numerics and hash)")
-    g.add_argument("--backend", default="local", help="local or ray")
-    g.add_argument("--time-budget", type=positive_float, default=None, metavar="SECONDS",
+    g.add_argument("--backend", default="local", help=", ".join(BACKENDS))
+    g.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                    help="stop cleanly within this many seconds, starting only runs that fit "
                         "(run again to continue)")
     g.add_argument("--export", type=Path, default=None, metavar="ARCHIVE",
@@ -110,23 +151,27 @@ def make_parser() -> Parser:
     g.add_argument("--partial", action="store_true",
                    help="with --time-budget: train runs that cannot finish up to the deadline "
                         "(a later call on the same machine resumes their checkpoints)")
-    add_exec_args(g)
+    add_config_flags(g)
+    add_exec_flags(g)
 
     i = sub.add_parser("import", help="merge record archives (from grid --export) into the store")
     i.add_argument("archives", type=Path, nargs="+")
     i.add_argument("--replace", action="store_true",
                    help="replace stored records that differ (default: keep the stored one)")
 
+    m = sub.add_parser("migrate", help="rewrite stored schema-1 records under the current hash")
+    m.set_defaults(migrate=True)
+
     e = sub.add_parser("eval", help="evaluate a trained run at new lengths or decoding")
     e.add_argument("--run", required=True, help="config-hash prefix or record path")
-    e.add_argument("--lengths", type=positive_int, nargs="+", default=None)
+    e.add_argument("--lengths", type=int, nargs="+", default=None)
     e.add_argument("--decoding", default=None, help="sample or greedy")
-    e.add_argument("--n-problems", type=positive_int, default=None)
-    e.add_argument("--steps", type=positive_int, nargs="+", default=None,
+    e.add_argument("--n-problems", type=int, default=None)
+    e.add_argument("--steps", type=int, nargs="+", default=None,
                    help="loop steps at inference (test-time compute); default as trained")
     e.add_argument("--full-compute", action="store_true", help="no early exit (ACT, trm)")
     e.add_argument("--save", action="store_true", help="keep the result in the run's record")
-    e.add_argument("--device", default=None)
+    e.add_argument("--device", default="cpu", help="cpu, cuda[:i] or auto")
 
     n = sub.add_parser("notebooks", help="execute the book's notebooks with papermill")
     n.add_argument("--profile", default="cpu", help=", ".join(PROFILES))
@@ -138,80 +183,71 @@ def make_parser() -> Parser:
     return parser
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}")
-    return value
-
-
-def exec_config(args: argparse.Namespace, profile_device: str = "cpu") -> ExecConfig:
-    return ExecConfig(device=args.device or profile_device, compile=args.compile,
-                      fused_adamw=args.fused_adamw, threads=args.threads,
-                      progress=not args.no_progress)
-
-
-def train_config(args: argparse.Namespace) -> RunConfig:
-    profile = get_profile(args.profile)
-    check_choice("model", args.model, MODEL_NAMES)
-    check_choice("task", args.task, TASKS)
-    cfg = profile.config(args.model, args.task, args.seed)
-    sections: dict[str | None, dict[str, Any]] = {}
-    for flag, (section, name, _) in OVERRIDES.items():
-        if getattr(args, flag) is not None:
-            sections.setdefault(section, {})[name] = getattr(args, flag)
-    if args.lengths:
-        sections.setdefault("eval", {})["lengths"] = tuple(args.lengths)
-    top = sections.pop(None, {})
-    for section, changes in sections.items():
-        top[section] = dataclasses.replace(getattr(cfg, section), **changes)
-    return cfg.replace(**top)
-
-
+# -- commands --------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> None:
-    cfg = train_config(args)
     profile = get_profile(args.profile)
-    exe = exec_config(args, profile.device)
+    cfg = apply(profile.config(args.model, args.task, None), overrides(args))
+    exe = exec_config(args, profile)
+    device = resolve_device(exe.device)
+    check_exec(cfg.precision, exe, device)
     store = ResultStore()
-    if cfg == profile.config(cfg.model, cfg.task, cfg.seed):
-        check_feasible(profile, [cfg], resolve_device(exe.device), store, args.force)
-    record, trained = run_or_load(cfg, exe, store, label=args.label, force=args.force)
+    check_feasible(profile, [cfg], device, store, args.force)
+    note = announcement(check_fits_memory(cfg, device), device)
+    if note and (args.force or store.find(cfg) is None):
+        print(note, file=sys.stderr)
+    record, how = run_or_load(cfg, exe, store, label=args.label, force=args.force)
+    source = record.get("derived_from", {}).get("config_hash", "")[:12]
+    said = {"loaded": "loaded from the store",
+            "re-evaluated": f"re-evaluated the trained weights of run {source} (no training)"}
     print(f"{cfg.model} on {cfg.task} (seed {cfg.seed}, {record['params']:,} parameters): "
-          f"{'trained' if trained else 'loaded from the store'}; config {cfg.hash[:12]}")
+          f"{said.get(how, how)}; config {cfg.hash[:12]}")
     print_metrics(record["final"])
+
+
+def grid_configs(args: argparse.Namespace, profile: Profile) -> list[RunConfig]:
+    models = tuple(args.models or ()) or None
+    tasks = tuple(args.tasks or ()) or None
+    seeds = tuple(args.seeds or ()) or None
+    if args.study:
+        configs = study_configs(profile, seeds, tasks)
+        covered = sorted({c.model for c in configs}, key=model_names().index)
+        for m in models or ():
+            if m not in covered:
+                raise ConfigError(f"models: the study has no runs of {m}; it covers "
+                                  f"{', '.join(covered)}")
+        configs = [c for c in configs if not models or c.model in models]
+    else:
+        configs = profile.configs(models, tasks, seeds)
+    changes = overrides(args)
+    return [apply(c, changes) for c in configs]
 
 
 def cmd_grid(args: argparse.Namespace) -> None:
     profile = get_profile(args.profile)
-    for m in args.models or ():
-        check_choice("model", m, MODEL_NAMES)
-    for t in args.tasks or ():
-        check_choice("task", t, TASKS)
-    exe = exec_config(args, profile.device)
-    device = resolve_device(exe.device)
-    if args.study:
-        configs = study_configs(profile, tuple(args.seeds or ()) or None,
-                                tuple(args.tasks or ()) or None)
-        configs = [c for c in configs if not args.models or c.model in args.models]
-    else:
-        configs = profile.configs(tuple(args.models or ()) or None,
-                                  tuple(args.tasks or ()) or None, tuple(args.seeds or ()) or None)
-    if args.precision is not None:
-        check_choice("precision", args.precision, PRECISIONS)
-        configs = [c.replace(precision=args.precision) for c in configs]
-    for precision in {c.precision for c in configs}:  # before any worker starts
-        check_exec(precision, exe, device)
-    check_choice("backend", args.backend, BACKENDS)
+    configs = grid_configs(args, profile)
+    if args.workers < 1:
+        raise ConfigError(f"workers must be at least 1; got {args.workers}")
+    if args.backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {args.backend!r}")
+    if args.time_budget is not None and not 0 < args.time_budget < 1e7:
+        raise ConfigError(f"time-budget must be a positive number of seconds; got "
+                          f"{args.time_budget}")
     if args.time_budget is not None and (args.force or args.backend != "local"):
         raise ConfigError("--time-budget skips stored runs and runs on the local backend; "
                           "drop --force / --backend ray")
     if args.partial and args.time_budget is None:
         raise ConfigError("--partial applies with --time-budget only")
+    if args.export is not None and args.export.is_dir():
+        raise ConfigError(f"--export must name a file; {args.export} is a folder")
+    exe = exec_config(args, profile)
+    device = resolve_device(exe.device)
+    for precision in {c.precision for c in configs}:  # before any worker starts
+        check_exec(precision, exe, device)
+    for cfg in configs:
+        check_fits_memory(cfg, device)
     store = ResultStore()
     check_feasible(profile, configs, device, store, args.force)
+    store.tidy()
     if args.time_budget is None:
         run_grid(configs, exe, store, label=profile.name, force=args.force,
                  workers=args.workers, backend=args.backend)
@@ -227,24 +263,28 @@ def cmd_grid(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    for path in args.archives:
-        if not path.is_file():
-            raise ConfigError(f"archive {path} does not exist")
     store = ResultStore()
     done = import_archives(args.archives, store, replace=args.replace)
     print(f"imported {len(done.imported)} new records into {store.root}, "
           f"{len(done.present)} already stored, {len(done.replaced)} replaced")
 
 
+def cmd_migrate(args: argparse.Namespace) -> None:
+    store = ResultStore()
+    records, checkpoints = migrate_store(store.root, checkpoints_dir())
+    print(f"migrated {records} schema-1 records in {store.root} ({checkpoints} checkpoints)")
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     store = ResultStore()
-    try:
-        record = store.load(args.run)
-    except KeyError as err:
-        raise ConfigError(f"--run must name one stored run: {err.args[0]}") from None
+    record = store.load(args.run)
+    for name in ("lengths", "n_problems"):
+        values = getattr(args, name)
+        for v in ([values] if isinstance(values, int) else values or []):
+            if v < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be positive; got {v}")
     entries = reevaluate(record, tuple(args.lengths or ()), args.decoding, args.n_problems,
-                         tuple(args.steps or (None,)), args.full_compute or None,
-                         args.device or "cpu")
+                         tuple(args.steps or (None,)), args.full_compute or None, args.device)
     for entry in entries:
         steps = entry["steps"] or f"{entry['trained_steps']} (as trained)"
         print(f"{record['model']} on {record['task']} (seed {record['seed']}), decoding "
@@ -255,13 +295,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_notebooks(args: argparse.Namespace) -> None:
-    from artrm.notebooks import CHAPTERS_DIR, NotebookFailed, run_notebooks
+    from artrm.book.notebooks import CHAPTERS_DIR, NotebookFailed, run_notebooks
 
     try:
         run_notebooks(args.profile, args.device, args.out or CHAPTERS_DIR, args.only)
     except NotebookFailed as err:
-        print(f"artrm: error: {err}", file=sys.stderr)
-        raise SystemExit(1) from None
+        fail(str(err), code=1)
 
 
 def print_metrics(metrics: dict[str, dict[str, float | None]]) -> None:
@@ -273,7 +312,7 @@ def print_metrics(metrics: dict[str, dict[str, float | None]]) -> None:
 
 
 COMMANDS = {"train": cmd_train, "grid": cmd_grid, "eval": cmd_eval, "import": cmd_import,
-            "notebooks": cmd_notebooks}
+            "migrate": cmd_migrate, "notebooks": cmd_notebooks}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -282,3 +321,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         COMMANDS[args.command](args)
     except ConfigError as err:
         fail(str(err))
+    except Interrupted as err:
+        fail(str(err), code=err.exit_code)

@@ -1,154 +1,232 @@
 """Frozen, validated configs of a run, and the hash that decides whether a result is reused.
 
-Every default reproduces the authors' camera-ready protocol (spec 6). A `RunConfig` defines an
-experiment and is hashed; an `ExecConfig` says where and how fast it runs and is only recorded.
-The hash covers the fields that differ from their defaults (plus `RESULTS_VERSION`), so a new
-option whose default keeps the old behaviour leaves every stored result valid.
+Every default reproduces the authors' camera-ready protocol (book: "Reproducibility"). A
+`RunConfig` defines an experiment and is hashed; an `ExecConfig` says where and how fast it
+runs and is only recorded. Each field declares its type, its allowed values and its help
+text (`param`); one generic check validates every field when a config is made, whether it
+comes from Python, the command line (whose flags are generated from these fields), a
+notebook or a stored record. The hash covers the full config, every field included.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import math
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from artrm.compute import LoopPlan, match_budget
-from artrm.errors import ConfigError, check_choice, check_fraction, check_positive
-from artrm.ladder import MODEL_NAMES
-from artrm.tasks import TASKS, text_length
+from artrm.data.tasks import get_task, text_length
+from artrm.errors import ConfigError, check_choice
+from artrm.registry import accepting, rung
 
-RESULTS_VERSION = 1  # bump when a code change alters what a config produces
+if TYPE_CHECKING:
+    from artrm.models.compute import LoopPlan
+
+HASH_VERSION = 2  # bump (with a migration in artrm.results.migrate) when a config's meaning changes
 DECODINGS = ("sample", "greedy")
 PADDINGS = ("block", "trim")
 PRECISIONS = ("fp32", "tf32", "bf16")
 POS_ENCODINGS = ("learned", "rope", "none")
 YZ_INITS = ("learned", "trained", "fixed")
 HALT_PER = ("sequence", "position")
+DEVICES = ("cpu", "cuda", "auto")
+SEED_RANGE = (-(2**63), 2**63 - 1)  # what torch.manual_seed accepts on both sides
+
+
+def param(default: Any, help: str, *, low: float | None = None, high: float | None = None,
+          open_low: bool = False, open_high: bool = False, choices: tuple[str, ...] = (),
+          rung_specific: bool = False, correction: bool = False, flag: str | None = None,
+          cli: bool = True) -> Any:
+    """A config field: its default, help text and allowed values. `rung_specific` fields may
+    be changed only on the rungs that list them in `switches`; a `correction` fixes a defect
+    of the reference (its default is the faithful behaviour); `flag` renames the CLI flag."""
+    return field(default=default, metadata=dict(
+        help=help, low=low, high=high, open_low=open_low, open_high=open_high, choices=choices,
+        rung_specific=rung_specific, correction=correction, flag=flag, cli=cli))
+
+
+class Section:
+    """Validation shared by the config dataclasses: every field is checked against its type
+    and `param` metadata, and normalised (ints given for floats become floats, length lists
+    become sorted tuples), so equivalent configs are equal and hash alike."""
+
+    def __post_init__(self) -> None:
+        hints = _hints(type(self))
+        for f in dataclasses.fields(self):
+            value = _checked(f.name, getattr(self, f.name), hints[f.name], f.metadata)
+            object.__setattr__(self, f.name, value)
+        self.check()
+
+    def check(self) -> None:
+        """Checks that involve several fields."""
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _checked(name: str, value: Any, kind: Any, meta: typing.Mapping[str, Any]) -> Any:
+    """`value` converted to `kind`, or a ConfigError naming `name` and what is allowed."""
+    args = typing.get_args(kind)
+    if type(None) in args:  # Optional[X]
+        if value is None:
+            return None
+        kind = next(a for a in args if a is not type(None))
+        args = typing.get_args(kind)
+    origin = typing.get_origin(kind)
+    if origin is tuple:  # tuple[int, ...]: a set of lengths, kept sorted and unique
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
+            raise ConfigError(f"{name} must be a non-empty list of integers; got {value!r}")
+        return tuple(sorted({_checked(name, v, args[0], meta) for v in value}))
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false; got {value!r}")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string; got {value!r}")
+        if meta.get("choices"):
+            check_choice(name, value, meta["choices"])
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be an integer; got {value!r}")
+    elif kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name} must be a number; got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number; got {value!r}")
+        value = float(value)
+    else:
+        raise TypeError(f"unsupported config type {kind} for {name}")
+    _check_range(name, value, meta)
+    return value
+
+
+def _check_range(name: str, value: float, meta: typing.Mapping[str, Any]) -> None:
+    low, high = meta.get("low"), meta.get("high")
+    ok_low = low is None or (value > low if meta.get("open_low") else value >= low)
+    ok_high = high is None or (value < high if meta.get("open_high") else value <= high)
+    if ok_low and ok_high:
+        return
+    if low is not None and high is not None:
+        left, right = "(" if meta.get("open_low") else "[", ")" if meta.get("open_high") else "]"
+        allowed = f"lie in {left}{_num(low)}, {_num(high)}{right}"
+    elif low is not None:
+        allowed = f"be {'greater than' if meta.get('open_low') else 'at least'} {_num(low)}"
+    else:
+        allowed = f"be {'less than' if meta.get('open_high') else 'at most'} {_num(high)}"
+    raise ConfigError(f"{name} must {allowed}; got {value!r}")
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 @dataclass(frozen=True)
-class ArchConfig:
-    """Architecture shared by the ladder (spec 1) and the compute budget (spec 3)."""
+class ArchConfig(Section):
+    """The architecture shared by the ladder, and the compute budget."""
 
-    n_embd: int = 384
-    n_head: int = 6
-    block_size: int = 180
-    dropout: float = 0.1
-    budget: int = 24  # block passes per forward
-    n_outer: int = 2  # H to start the budget search from (nested models)
-    n_inner: int = 2  # L to start the budget search from (nested models)
-    ponder_weight: float = 0.0  # ACT ponder cost; 0 in every paper run
-    halt_exploration: float = 0.25  # TRM: share of sequences given a random minimum of steps
+    n_embd: int = param(384, "width C of the block and the embeddings", low=1, high=65536)
+    n_head: int = param(6, "attention heads (n_embd must be divisible by it)", low=1, high=4096)
+    block_size: int = param(180, "context window: positions the model can see", low=2,
+                            high=1_000_000)
+    dropout: float = param(0.1, "dropout in attention and MLP", low=0, high=1, open_high=True)
+    vocab_size: int = param(14, "tokens in the vocabulary (set from the task)", low=2,
+                            high=1_000_000, cli=False)
+    budget: int = param(24, "block passes per forward, matched across rungs", low=1, high=100_000)
+    n_outer: int = param(2, "H the nested rungs' budget search starts from", low=1, high=100_000,
+                         rung_specific=True)
+    n_inner: int = param(2, "L the nested rungs' budget search starts from", low=0,
+                         high=100_000, rung_specific=True)
+    ponder_weight: float = param(0.0, "weight of the ACT ponder cost (0 in every paper run)",
+                                 low=0, rung_specific=True)
+    halt_exploration: float = param(0.25, "TRM: share of sequences given a random minimum of "
+                                    "steps in training", low=0, high=1, rung_specific=True)
     # -- corrections of the reference's defects; every default is the faithful behaviour ----
-    pos_encoding: str = "learned"  # "rope" or "none" instead of learned absolute positions
-    full_compute: bool = False  # ACT rungs and trm: never exit early (train and eval)
-    grad_cycles: int = 1  # nested rungs: trailing cycles of each ACT step that carry gradient
-    yz_init: str = "learned"  # dual rungs: "trained" (not detached at step 0) or "fixed" buffers
-    halt_loss: float = 0.0  # trm: weight of the BCE halting loss (TRM uses 0.5)
-    halt_per: str = "sequence"  # trm: halt whole sequences (read position 0) or each position
-    deep_supervision: bool = False  # trm: a next-token loss at every ACT step
+    pos_encoding: str = param("learned", "positions: learned absolute (paper), rope or none",
+                              choices=POS_ENCODINGS, correction=True)
+    full_compute: bool = param(False, "never exit the ACT / Q-halt loop early (same outputs, "
+                               "more passes)", rung_specific=True, correction=True)
+    grad_cycles: int = param(1, "trailing cycles of each ACT step that carry gradient", low=1,
+                             high=100_000, rung_specific=True, correction=True)
+    yz_init: str = param("learned", "initial y, z: learned (detached in the nested rungs), "
+                         "trained, or fixed buffers", choices=YZ_INITS, rung_specific=True,
+                         correction=True)
+    state_norm: bool = param(False, "RMS-normalise y and z after every update (bounded state)",
+                             rung_specific=True, correction=True)
+    halt_loss: float = param(0.0, "weight of the BCE loss that trains the TRM halting head",
+                             low=0, rung_specific=True, correction=True)
+    halt_per: str = param("sequence", "TRM halting per sequence (position 0) or per position",
+                          choices=HALT_PER, rung_specific=True, correction=True)
+    deep_supervision: bool = param(False, "a next-token loss at every ACT step",
+                                   rung_specific=True, correction=True)
 
-    def __post_init__(self) -> None:
-        for name in ("n_embd", "n_head", "block_size", "budget", "n_outer"):
-            check_positive(name, getattr(self, name))
+    def check(self) -> None:
         if self.n_embd % self.n_head:
             raise ConfigError(f"n_embd must be divisible by n_head ({self.n_head}); "
                               f"got {self.n_embd}")
-        check_fraction("dropout", self.dropout)
-        check_fraction("halt_exploration", self.halt_exploration, closed=True)
-        if self.ponder_weight < 0:
-            raise ConfigError(f"ponder_weight must be zero or positive; got {self.ponder_weight}")
-        check_choice("pos_encoding", self.pos_encoding, POS_ENCODINGS)
-        check_choice("yz_init", self.yz_init, YZ_INITS)
-        check_choice("halt_per", self.halt_per, HALT_PER)
-        check_positive("grad_cycles", self.grad_cycles)
-        if self.halt_loss < 0:
-            raise ConfigError(f"halt_loss must be zero or positive; got {self.halt_loss}")
         if self.pos_encoding == "rope" and (self.n_embd // self.n_head) % 2:
             raise ConfigError(f"pos_encoding rope needs an even head size; got "
                               f"{self.n_embd // self.n_head}")
 
 
-# which rungs each correction applies to (a switch set on any other rung is an error)
-SWITCH_RUNGS: dict[str, tuple[str, ...]] = {
-    "full_compute": ("ut", "ut_level1", "ut_level2", "trm"),
-    "grad_cycles": ("ut_level2", "trm"),
-    "yz_init": ("ut_level1", "ut_level2", "trm"),
-    "halt_loss": ("trm",),
-    "halt_per": ("trm",),
-    "deep_supervision": ("trm",),
-    "ponder_weight": ("ut", "ut_level1", "ut_level2"),
-}
-
-
-def check_switches(model: str, arch: ArchConfig, plan: LoopPlan) -> None:
-    """A correction switch may only be set on the rungs it applies to."""
-    defaults = ArchConfig()
-    for name, rungs in SWITCH_RUNGS.items():
-        if getattr(arch, name) != getattr(defaults, name) and model not in rungs:
-            raise ConfigError(f"{name} applies to {', '.join(rungs)} only; model is {model}")
-    if arch.grad_cycles > plan.n_outer:
-        raise ConfigError(f"grad_cycles must be at most the {plan.n_outer} cycles of an ACT step "
-                          f"(H); got {arch.grad_cycles}")
-
-@dataclass(frozen=True)
-class DataConfig:
-    train_len: int = 10
-    padding: str = "block"  # "block": pad to block_size as the authors do; "trim": exact, faster
-
-    def __post_init__(self) -> None:
-        check_positive("train_len", self.train_len)
-        check_choice("padding", self.padding, PADDINGS)
+def check_switches(model: str, arch: ArchConfig) -> None:
+    """A rung-specific field may differ from its default only on rungs that accept it."""
+    accepted = rung(model).switches
+    for f in dataclasses.fields(ArchConfig):
+        if (f.metadata["rung_specific"] and f.name not in accepted
+                and getattr(arch, f.name) != f.default):
+            raise ConfigError(f"{f.name} applies to {', '.join(accepting(f.name))} only; "
+                              f"model is {model}")
 
 
 @dataclass(frozen=True)
-class OptimConfig:
-    """AdamW on every parameter, constant learning rate, no clipping (spec 5.1)."""
-
-    steps: int = 5000
-    batch_size: int = 64
-    lr: float = 3e-4
-    weight_decay: float = 0.01
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "lr", "eps"):
-            check_positive(name, getattr(self, name))
-        if self.weight_decay < 0:
-            raise ConfigError(f"weight_decay must be zero or positive; got {self.weight_decay}")
-        check_fraction("beta1", self.beta1)
-        check_fraction("beta2", self.beta2)
+class DataConfig(Section):
+    train_len: int = param(10, "digits per operand in training", low=1, high=100_000)
+    padding: str = param("block", "block: pad to block_size as the authors do; trim: only the "
+                         "text (the same outputs, less work)", choices=PADDINGS)
 
 
 @dataclass(frozen=True)
-class EvalConfig:
-    """Generation-based task evaluation (spec 5.2)."""
+class OptimConfig(Section):
+    """AdamW on every parameter, constant learning rate, no clipping."""
 
-    lengths: tuple[int, ...] = (10, 20, 30, 40, 50)
-    n_problems: int = 100
-    every: int = 250
-    decoding: str = "sample"  # temperature-1 sampling, as the paper; "greedy" is the fix
-    curve_lengths: tuple[int, ...] | None = None  # lengths at periodic rounds; None = all
+    steps: int = param(5000, "optimiser steps", low=1, high=10_000_000)
+    batch_size: int = param(64, "problems per step", low=1, high=1_000_000)
+    lr: float = param(3e-4, "AdamW learning rate", low=0, open_low=True, high=10)
+    weight_decay: float = param(0.01, "AdamW weight decay (on every parameter)", low=0, high=10)
+    beta1: float = param(0.9, "AdamW beta1", low=0, high=1, open_high=True)
+    beta2: float = param(0.999, "AdamW beta2", low=0, high=1, open_high=True)
+    eps: float = param(1e-8, "AdamW epsilon", low=0, open_low=True, high=1)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "lengths", tuple(self.lengths))
-        if self.curve_lengths is not None:
-            object.__setattr__(self, "curve_lengths", tuple(self.curve_lengths))
-        if not self.lengths:
-            raise ConfigError("eval lengths must name at least one length")
-        for length in self.lengths + (self.curve_lengths or ()):
-            check_positive("eval length", length)
-        check_positive("n_problems", self.n_problems)
-        check_positive("eval every", self.every)
-        check_choice("decoding", self.decoding, DECODINGS)
+
+@dataclass(frozen=True)
+class EvalConfig(Section):
+    """Generation-based task evaluation on problems disjoint from training."""
+
+    lengths: tuple[int, ...] = param((10, 20, 30, 40, 50), "evaluation lengths (digits per "
+                                     "operand) at the final step", low=1, high=100_000)
+    n_problems: int = param(100, "problems per length", low=1, high=1_000_000)
+    every: int = param(250, "steps between evaluation rounds", low=1, high=10_000_000,
+                       flag="eval-every")
+    decoding: str = param("sample", "sample (temperature 1, the paper) or greedy",
+                          choices=DECODINGS)
+    curve_lengths: tuple[int, ...] | None = param(None, "lengths of the periodic rounds "
+                                                  "(default: all)", low=1, high=100_000)
 
     @property
     def periodic_lengths(self) -> tuple[int, ...]:
         return self.lengths if self.curve_lengths is None else self.curve_lengths
+
+
+SECTIONS: dict[str, type[Section]] = {"arch": ArchConfig, "data": DataConfig,
+                                      "optim": OptimConfig, "eval": EvalConfig}
 
 
 @dataclass(frozen=True)
@@ -157,24 +235,38 @@ class RunConfig:
 
     model: str
     task: str
-    seed: int = 1337
+    seed: int = param(1337, "seed of the data, the initialisation and the evaluation",
+                      low=SEED_RANGE[0], high=SEED_RANGE[1])
     arch: ArchConfig = field(default_factory=ArchConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    precision: str = "fp32"  # "tf32" and "bf16" change numerics, so they are part of the hash
+    precision: str = param("fp32", "fp32, or tf32 / bf16 on CUDA (they change the numerics)",
+                           choices=PRECISIONS)
 
     def __post_init__(self) -> None:
-        check_choice("model", self.model, MODEL_NAMES)
-        check_choice("task", self.task, TASKS)
-        check_choice("precision", self.precision, PRECISIONS)
-        check_switches(self.model, self.arch, self.plan)  # also raises if the budget cannot be met
+        for name in ("model", "task"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be a string; got {getattr(self, name)!r}")
+        rung(self.model)
+        task = get_task(self.task)
+        object.__setattr__(self, "seed", _checked("seed", self.seed, int, _meta(RunConfig, "seed")))
+        _checked("precision", self.precision, str, _meta(RunConfig, "precision"))
+        for name, cls in SECTIONS.items():
+            if not isinstance(getattr(self, name), cls):
+                raise ConfigError(f"{name} must be a {cls.__name__}; got {getattr(self, name)!r}")
+        if self.arch.vocab_size != task.vocab_size:
+            raise ConfigError(f"vocab_size must be {task.vocab_size} for task {self.task} (its "
+                              f"vocabulary); got {self.arch.vocab_size}")
+        check_switches(self.model, self.arch)
+        _ = self.plan  # computed once; raises if the budget cannot be met
         check_fits(self.task, (self.data.train_len,) + self.eval.lengths
                    + (self.eval.curve_lengths or ()), self.arch.block_size)
 
-    @property
+    @functools.cached_property
     def plan(self) -> LoopPlan:
-        return match_budget(self.model, self.arch.budget, self.arch.n_outer, self.arch.n_inner)
+        """The rung's loop plan for this budget (its budget rule), computed once."""
+        return rung(self.model).loop_plan(self.arch)
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
@@ -184,16 +276,59 @@ class RunConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        parts = {"arch": ArchConfig, "data": DataConfig, "optim": OptimConfig, "eval": EvalConfig}
-        kwargs = {k: parts[k](**v) if k in parts else v for k, v in d.items()}
+    def from_dict(cls, d: Any) -> RunConfig:
+        """The config of a stored dict; unknown or malformed keys are a ConfigError."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"config must be an object; got {type(d).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in d.items():
+            if key not in known:
+                raise ConfigError(f"config has an unknown field {key!r}")
+            if key in SECTIONS:
+                kwargs[key] = section_from_dict(key, value)
+            else:
+                kwargs[key] = value
+        for key in ("model", "task"):
+            if key not in kwargs:
+                raise ConfigError(f"config has no {key}")
         return cls(**kwargs)
 
     @property
     def hash(self) -> str:
-        payload = {"results_version": RESULTS_VERSION, "config": _non_default(self)}
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """The run's identity: every field of the config."""
+        return _digest({"version": HASH_VERSION, "config": self.to_dict()})
+
+    @property
+    def train_hash(self) -> str:
+        """The trained weights' identity: every field but the evaluation's (which draws from
+        its own generators, so it never changes what training does). Keys the checkpoint."""
+        d = self.to_dict()
+        d.pop("eval")
+        return _digest({"version": HASH_VERSION, "train": d})
+
+    def same_training(self, other: RunConfig) -> bool:
+        return self.train_hash == other.train_hash
+
+
+def section_from_dict(name: str, value: Any) -> Section:
+    cls = SECTIONS[name]
+    if not isinstance(value, dict):
+        raise ConfigError(f"config.{name} must be an object; got {value!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in value:
+        if key not in known:
+            raise ConfigError(f"config.{name} has an unknown field {key!r}")
+    return cls(**value)
+
+
+def _meta(cls: type, name: str) -> typing.Mapping[str, Any]:
+    return next(f.metadata for f in dataclasses.fields(cls) if f.name == name)
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def check_fits(task: str, lengths: tuple[int, ...], block_size: int) -> None:
@@ -205,25 +340,8 @@ def check_fits(task: str, lengths: tuple[int, ...], block_size: int) -> None:
                               f"{block_size}: it needs {need} positions")
 
 
-def _non_default(obj: Any) -> Any:
-    if not dataclasses.is_dataclass(obj):
-        return list(obj) if isinstance(obj, tuple) else obj
-    out = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if f.default is not dataclasses.MISSING and value == f.default:
-            continue
-        if f.default_factory is not dataclasses.MISSING and value == f.default_factory():
-            continue
-        out[f.name] = _non_default(value)
-    return out
-
-
-DEVICES = ("cpu", "cuda", "auto")
-
-
 @dataclass(frozen=True)
-class ExecConfig:
+class ExecConfig(Section):
     """Where and how a run executes: recorded in each record's provenance, not hashed.
 
     Like the device, `compile` and `fused_adamw` (CUDA only) reorder floating-point work, and
@@ -232,17 +350,18 @@ class ExecConfig:
     Switches that change the arithmetic itself (`RunConfig.precision`) are hashed.
     """
 
-    device: str = "cpu"
-    compile: bool = False
-    fused_adamw: bool = False
-    threads: int | None = None  # torch intra-op threads; None keeps torch's default
-    checkpoint_every: int | None = None  # steps; None = at every evaluation round
-    progress: bool = True
+    device: str = param("cpu", "cpu, cuda[:i] or auto (CUDA when present)")
+    compile: bool = param(False, "torch.compile the block (CUDA)")
+    fused_adamw: bool = param(False, "fused AdamW (CUDA)")
+    threads: int | None = param(None, "torch CPU threads (default: torch's)", low=1, high=4096)
+    checkpoint_every: int | None = param(None, "steps between checkpoints (default: every "
+                                         "evaluation round)", low=1, high=10_000_000)
+    progress: bool = param(True, "show progress bars")
 
-    def __post_init__(self) -> None:
-        base = self.device.split(":")[0]
+    def check(self) -> None:
+        base, _, index = self.device.partition(":")
         check_choice("device", base, DEVICES)
-        if self.threads is not None:
-            check_positive("threads", self.threads)
-        if self.checkpoint_every is not None:
-            check_positive("checkpoint_every", self.checkpoint_every)
+        if index and (base != "cuda" or not index.isdigit()):
+            raise ConfigError(f"device must be cpu, cuda, cuda:<index> or auto; got "
+                              f"{self.device!r}")
+

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from artrm.config import PRECISIONS  # noqa: E402
 from artrm.errors import ConfigError, check_choice  # noqa: E402
-from artrm.ladder import MODEL_NAMES  # noqa: E402
-from artrm.runtime import resolve_device  # noqa: E402
-from artrm.tasks import TASKS  # noqa: E402
+from artrm.registry import model_names  # noqa: E402
+from artrm.training.runtime import resolve_device  # noqa: E402
+from artrm.data.tasks import task_names  # noqa: E402
 from bench import plan, report  # noqa: E402
 from bench.figures import scaling_figure  # noqa: E402
 from bench.machine import machine_info, machine_slug  # noqa: E402
@@ -50,7 +50,7 @@ def make_parser() -> Parser:
     p = Parser(prog="python bench/bench.py", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer steps, configs and points")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--models", nargs="+", default=list(MODEL_NAMES))
+    p.add_argument("--models", nargs="+", default=list(model_names()))
     p.add_argument("--configs", nargs="+", default=None, help=", ".join(plan.CONFIGS))
     p.add_argument("--task", default="addition", help="the longest text at L=10")
     p.add_argument("--warmup", type=int, default=None, help="untimed steps first")
@@ -90,8 +90,8 @@ def settings(args: argparse.Namespace) -> plan.Settings:
     check_choice("device", args.device, ("cpu", "cuda"))
     resolve_device(args.device)  # a clear error when CUDA is missing
     for m in args.models + args.scaling_models + args.concurrency_models:
-        check_choice("model", m, MODEL_NAMES)
-    check_choice("task", args.task, TASKS)
+        check_choice("model", m, model_names())
+    check_choice("task", args.task, task_names())
     check_choice("act", args.act, ("full", "as-is"))
     cuda = args.device == "cuda"
     default = DEFAULTS[(args.device, args.quick)]

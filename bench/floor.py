@@ -2,7 +2,7 @@
 
     python bench/floor.py [--task addition] [--rates cpu=180e9:15e9 ...]
 
-FLOPs come from `artrm.flops` with the passes of a real step (every ACT step run; the
+FLOPs come from `artrm.models.flops` with the passes of a real step (every ACT step run; the
 backward passes are those each rung's gradient reaches). Bytes count, per step: the
 optimiser (AdamW reads parameter, gradient, m and v and writes parameter, m and v: 28 bytes
 a parameter), the block weights (read once per forward pass, three accesses per backward
@@ -26,11 +26,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artrm import build_model  # noqa: E402
-from artrm.config import SWITCH_RUNGS  # noqa: E402
-from artrm.flops import train_step_flops  # noqa: E402
-from artrm.ladder import MODEL_NAMES  # noqa: E402
-from artrm.profiles import PAPER  # noqa: E402
-from artrm.tasks import text_length  # noqa: E402
+from artrm.registry import accepting  # noqa: E402
+from artrm.models.flops import train_step_flops  # noqa: E402
+from artrm.registry import model_names  # noqa: E402
+from artrm.experiments.profiles import PAPER  # noqa: E402
+from artrm.data.tasks import text_length  # noqa: E402
 
 ACTIVATION_FLOATS = 18  # per token, per block pass, in units of C
 
@@ -38,7 +38,7 @@ ACTIVATION_FLOATS = 18  # per token, per block pass, in units of C
 def realised_passes(model: str) -> tuple[int, int]:
     """Forward and backward block passes of one training step at the paper's budget (ACT
     rungs forced to run every step), counted on a one-sequence batch."""
-    arch = dataclasses.replace(PAPER.arch, full_compute=model in SWITCH_RUNGS["full_compute"])
+    arch = dataclasses.replace(PAPER.arch, full_compute=model in accepting("full_compute"))
     torch.manual_seed(0)
     net = build_model(model, arch)
     idx = torch.randint(0, 14, (1, 8))
@@ -70,7 +70,7 @@ def main() -> None:
     print(f"paper configuration, {args.task} L={PAPER.data.train_len}, batch {batch}")
     print(f"{'model':<10} {'padding':<6} {'passes':>6} {'GFLOP':>8} {'GB':>7}  "
           + "  ".join(f"{n + ' floor s':>18}" for n in rates))
-    for model in MODEL_NAMES:
+    for model in model_names():
         net = build_model(model, arch)
         params = net.num_parameters()
         block_params = sum(q.numel() for q in net.blocks.parameters())

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from artrm.provenance import git_commit
+from artrm.results.provenance import git_commit
 
 
 def cpu_model() -> str:

@@ -26,11 +26,11 @@ from typing import Any
 import torch
 
 from artrm.config import ExecConfig, RunConfig
-from artrm.evaluate import evaluate, teacher_forced_argmax
-from artrm.flops import train_step_flops
-from artrm.runtime import numerics
-from artrm.tasks import Problems, eval_problems, text_length
-from artrm.train import Trainer
+from artrm.training.evaluate import evaluate, teacher_forced_argmax
+from artrm.models.flops import train_step_flops
+from artrm.training.runtime import numerics
+from artrm.data.tasks import Problems, eval_problems, text_length
+from artrm.training.train import Trainer
 from bench.peak import peak_rates, sync
 
 MIB = 2**20

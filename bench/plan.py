@@ -6,8 +6,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from artrm.config import SWITCH_RUNGS, DataConfig, ExecConfig, RunConfig
-from artrm.profiles import CPU, PAPER, SMOKE, Profile
+from artrm.config import DataConfig, ExecConfig, RunConfig
+from artrm.registry import accepting
+from artrm.experiments.profiles import CPU, PAPER, SMOKE, Profile
 
 # the official code at the paper configuration (block padding) on the project's 2-core CPU,
 # seconds per step (official-code-spec section 8)
@@ -19,7 +20,7 @@ CONFIGS: dict[str, tuple[Profile, str | None]] = {  # name -> (profile, padding 
     "cpu": (CPU, None),
     "smoke": (SMOKE, None),
 }
-ACT_RUNGS = tuple(m for m in SWITCH_RUNGS["full_compute"] if m != "trm")
+ACT_RUNGS = tuple(m for m in accepting("full_compute") if m != "trm")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from artrm.notebooks import NOTEBOOKS, SOURCE_DIR, copy_assets
+from artrm.book.notebooks import SOURCE_DIR, copy_assets, notebook_names
 from artrm.paths import REPO
 
 BOOK = REPO / "book"
@@ -35,7 +35,7 @@ def build_book(dest: Path) -> BuiltBook:
     shutil.copytree(BOOK, src, ignore=shutil.ignore_patterns("_build", "chapters"))
     chapters = src / "chapters"
     chapters.mkdir()
-    for name in NOTEBOOKS:
+    for name in notebook_names():
         shutil.copy2(SOURCE_DIR / f"{name}.ipynb", chapters)
     copy_assets(SOURCE_DIR, chapters)
     proc = jupyter_book("build", str(src), "--builder", "html", "-W", "-n", "--keep-going")

@@ -8,12 +8,12 @@ import tarfile
 
 import pytest
 
-from artrm.archive import import_archives, pack, read_archive
+from artrm.results.archive import import_archives, pack, read_archive
 from artrm.cli import main
 from artrm.config import ExecConfig
 from artrm.errors import ConfigError
-from artrm.store import ResultStore
-from artrm.train import train
+from artrm.results.store import ResultStore
+from artrm.training.train import train
 from tests.conftest import tiny_run
 
 QUIET = ExecConfig(progress=False)
@@ -63,7 +63,7 @@ def test_a_stored_run_is_kept_unless_replace(records, tmp_path):
 @pytest.mark.parametrize("member,message", [
     ("../evil.json", "is not a record file"),
     ("notes.txt", "is not a record file"),
-    ("r.json", "does not match its config"),
+    ("r.json", "config_hash does not match the config"),
 ])
 def test_a_bad_member_stops_the_whole_import(records, tmp_path, member, message):
     tampered = json.loads(json.dumps(records[1]))

@@ -11,12 +11,12 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from artrm.ladder import LADDER
-from artrm.notebooks import NOTEBOOKS, run_notebooks
+from artrm.registry import RUNGS
+from artrm.book.notebooks import notebook_names, run_notebooks
 from artrm.paths import REPO, runs_dir
 
 PAGES = ["index.html", "intro.html", "cite.html", "references.html",
-         *(f"chapters/{name}.html" for name in NOTEBOOKS)]
+         *(f"chapters/{name}.html" for name in notebook_names())]
 RESULTS = "chapters/08_results.html"
 
 
@@ -118,8 +118,8 @@ def test_the_introductions_ladder_table_matches_the_package():
     rows = re.findall(r"^\| \d \| \[([^]]+)\]\(chapters/(\w+)\.ipynb\) \| ([^|]+) \|", intro,
                       re.MULTILINE)
     assert [(name, group.strip()) for name, _, group in rows] == [(r.display, r.group)
-                                                                  for r in LADDER]
-    assert [chapter for _, chapter, _ in rows] == list(NOTEBOOKS[1:8])
+                                                                  for r in RUNGS.values()]
+    assert [chapter for _, chapter, _ in rows] == [r.chapter for r in RUNGS.values()]
 
 
 @pytest.mark.slow
@@ -130,7 +130,7 @@ def test_every_notebook_runs_on_the_smoke_profile_into_an_empty_results_folder(
     repo_runs = REPO / "data" / "runs"
     before = sorted(repo_runs.glob("*.json")) if repo_runs.exists() else []
     done = run_notebooks("smoke", "cpu", out_dir=tmp_path / "chapters", log=lambda _: None)
-    assert [p.stem for p in done] == list(NOTEBOOKS)
+    assert [p.stem for p in done] == list(notebook_names())
     after = sorted(repo_runs.glob("*.json")) if repo_runs.exists() else []
     assert after == before, "the notebooks wrote results outside ARTRM_DATA"
     assert runs_dir() == data / "runs"

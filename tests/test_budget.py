@@ -13,14 +13,14 @@ import time
 
 import pytest
 
-from artrm import budget
-from artrm.archive import import_archives
-from artrm.budget import Budget, HardStop, hard_stop, run_budgeted, train_within
+from artrm.running import budget
+from artrm.results.archive import import_archives
+from artrm.running.budget import Budget, HardStop, hard_stop, run_budgeted, train_within
 from artrm.config import DataConfig, ExecConfig
-from artrm.grid import run_grid
-from artrm.profiles import SMOKE
-from artrm.store import ResultStore
-from artrm.train import Trainer, train
+from artrm.running.grid import run_grid
+from artrm.experiments.profiles import SMOKE
+from artrm.results.store import ResultStore
+from artrm.training.train import Trainer, train
 
 QUIET = ExecConfig(progress=False, threads=1)
 # block padding: every task trains at the same speed, so a rate learnt on one serves all

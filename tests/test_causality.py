@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from artrm import MODEL_NAMES, build_model
+from artrm import build_model, model_names
 from tests.conftest import tiny_arch
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
 @pytest.mark.parametrize("full_compute", [False, True])
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", model_names())
 def test_future_tokens_leave_past_logits_unchanged(name, mode, full_compute):
     torch.manual_seed(0)
     model = build_model(name, tiny_arch())

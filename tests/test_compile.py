@@ -12,7 +12,7 @@ import torch
 
 from artrm import build_model
 from artrm.config import ExecConfig
-from artrm.train import prepare_model
+from artrm.training.train import prepare_model
 from tests.conftest import tiny_arch
 
 

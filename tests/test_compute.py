@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from artrm import MODEL_NAMES, build_model
-from artrm.compute import LoopPlan, match_budget
+from artrm import build_model, model_names
+from artrm.models.compute import LoopPlan, match_budget
 from artrm.config import ArchConfig
 from artrm.errors import ConfigError
 from tests.conftest import tiny_arch
@@ -16,7 +16,7 @@ PAPER_PARAMS = {"gpt": 42_640_142, "gpt_level1": 1_853_966, "gpt_level2": 1_863_
                 "trm": 1_856_655}
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", model_names())
 def test_parameter_counts_equal_the_reference(name):
     with torch.device("meta"):
         model = build_model(name, ArchConfig())
@@ -48,7 +48,7 @@ def test_impossible_budgets_are_refused(budget):
 
 
 @pytest.mark.parametrize("budget", [12, 24, 48])
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", model_names())
 def test_realised_passes_equal_nominal_without_early_exit(name, budget):
     model = build_model(name, tiny_arch(n_embd=16, budget=budget, block_size=16))
     model.full_compute = True  # the ACT rungs' early exit off; gpt*/trm never exit early

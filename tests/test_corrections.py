@@ -9,7 +9,7 @@ import torch
 from artrm import build_model
 from artrm.config import ExecConfig, OptimConfig, RunConfig
 from artrm.errors import ConfigError
-from artrm.train import Trainer
+from artrm.training.train import Trainer
 from tests.conftest import tiny_arch, tiny_run
 
 ALL_TRM = dict(halt_loss=0.5, halt_per="position", deep_supervision=True, grad_cycles=2,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from artrm import MODEL_NAMES, build_model
+from artrm import build_model, model_names
 from artrm.config import ExecConfig
-from artrm.evaluate import evaluate, generate, predict
-from artrm.tasks import eval_problems
-from artrm.train import Trainer
+from artrm.training.evaluate import evaluate, generate, predict
+from artrm.data.tasks import eval_problems
+from artrm.training.train import Trainer
 from tests.conftest import tiny_arch, tiny_run
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", model_names())
 def test_greedy_one_pass_equals_generation(name):
     torch.manual_seed(0)
     model = build_model(name, tiny_arch(block_size=24)).eval()

@@ -7,8 +7,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from artrm import build_model
-from artrm.flops import block_attention_flops, train_step_flops
-from artrm.ladder import MODEL_NAMES
+from artrm.models.flops import block_attention_flops, train_step_flops
+from artrm.registry import model_names
 from tests.conftest import tiny_arch
 
 
@@ -18,7 +18,7 @@ def linear_flops(counter: FlopCounterMode) -> int:
     return sum(v for op, v in counts.items() if str(op).split(".")[1] in ("mm", "addmm", "bmm"))
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", model_names())
 def test_matmul_flops_of_a_step_match_pytorchs_count(name):
     torch.manual_seed(0)
     arch = tiny_arch(n_embd=32, budget=12, dropout=0.0)

@@ -7,7 +7,7 @@ import torch
 
 from artrm.config import ExecConfig
 from artrm.errors import ConfigError
-from artrm.grid import worker_execs
+from artrm.running.grid import worker_execs
 
 
 def test_more_workers_than_gpus_share_them_round_robin(monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from artrm.metrics import score
+from artrm.training.metrics import score
 
 
 def test_metrics_on_hand_made_predictions():

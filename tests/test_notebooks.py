@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from artrm.cli import main
 from artrm.errors import ConfigError
-from artrm.notebooks import NOTEBOOKS, NotebookFailed, run_notebooks, select
+from artrm.book.notebooks import NotebookFailed, notebook_names, run_notebooks, select
 
 
 def write_notebook(folder: Path, name: str, *code: str) -> Path:
@@ -59,7 +59,7 @@ def test_bad_input_is_one_line_exit_2_before_any_notebook_runs(argv, message, tm
 
 
 def test_names_run_in_book_order_with_or_without_suffix():
-    assert select(None) == list(NOTEBOOKS)
+    assert select(None) == list(notebook_names())
     assert select(["08_results.ipynb", "01_dense"]) == ["01_dense", "08_results"]
 
 
@@ -89,12 +89,17 @@ def test_kernel_is_this_python_and_sees_artrm_data_and_the_parameters(tmp_path, 
 def test_a_failing_cell_is_named_and_stops_the_run(tmp_path):
     write_notebook(tmp_path, "01_dense", "x = 1", "raise ValueError('boom')", "print('after')")
     write_notebook(tmp_path, "02_iterative", "print('never runs')")
+    good = tmp_path / "out" / "01_dense.ipynb"
+    good.parent.mkdir()
+    good.write_text("a good chapter from an earlier run")
     with pytest.raises(NotebookFailed) as failure:
         run_notebooks("smoke", "cpu", tmp_path / "out", ["01_dense", "02_iterative"],
                       src_dir=tmp_path, log=lambda _: None)
     assert failure.value.cell == 3  # index in the source notebook (papermill's cell not counted)
     assert "notebook 01_dense failed in cell 3: ValueError: boom" in str(failure.value)
-    assert (tmp_path / "out" / "01_dense.ipynb").exists()
+    assert failure.value.output == tmp_path / "out" / "01_dense.failed.ipynb"
+    assert failure.value.output.exists()  # the executed copy, with its traceback
+    assert good.read_text() == "a good chapter from an earlier run"  # never replaced
     assert not (tmp_path / "out" / "02_iterative.ipynb").exists()
 
 
@@ -102,7 +107,7 @@ def test_the_cli_reports_a_failed_notebook_in_one_line_with_exit_1(monkeypatch, 
     def fail(*args, **kwargs):
         raise NotebookFailed("05_dual_ut", 4, "RuntimeError: nan loss", tmp_path / "x.ipynb")
 
-    monkeypatch.setattr("artrm.notebooks.run_notebooks", fail)
+    monkeypatch.setattr("artrm.book.notebooks.run_notebooks", fail)
     with pytest.raises(SystemExit) as exit_info:
         main(["notebooks", "--profile", "smoke"])
     assert exit_info.value.code == 1

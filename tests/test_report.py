@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from artrm import chapter, report
+from artrm.book import chapter, report
 from artrm.errors import ConfigError
 
 

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from artrm.atomic import write_json
+from artrm.results.atomic import write_bytes
 from artrm.config import ArchConfig, ExecConfig, RunConfig
-from artrm.grid import run_or_load
-from artrm.store import ResultStore
+from artrm.running.grid import run_or_load
+from artrm.results.store import ResultStore
 from tests.conftest import tiny_run
 
 
@@ -31,12 +31,12 @@ def test_hash_depends_on_every_experimental_field():
 def test_a_run_is_reused_only_when_its_config_matches(data_dir):
     store = ResultStore()
     cfg = tiny_run("gpt", "copy", steps=4)
-    first, trained = run_or_load(cfg, ExecConfig(progress=False), store)
-    assert trained
-    again, trained = run_or_load(cfg, ExecConfig(progress=False), store)
-    assert not trained and again == first
-    _, trained = run_or_load(cfg.replace(seed=8), ExecConfig(progress=False), store)
-    assert trained and len(store.records()) == 2
+    first, how = run_or_load(cfg, ExecConfig(progress=False), store)
+    assert how == "trained"
+    again, how = run_or_load(cfg, ExecConfig(progress=False), store)
+    assert how == "loaded" and again == first
+    _, how = run_or_load(cfg.replace(seed=8), ExecConfig(progress=False), store)
+    assert how == "trained" and len(store.records()) == 2
     assert store.load(cfg.hash[:10])["config_hash"] == cfg.hash
 
 
@@ -52,10 +52,16 @@ def test_a_record_with_a_foreign_hash_is_not_reused(data_dir):
 
 def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path):
     path = tmp_path / "r.json"
-    write_json(path, {"ok": 1})
+    write_bytes(path, b'{"ok": 1}')
+
+    def failing(fh):
+        fh.write(b'{"half')
+        raise TypeError("killed mid-write")
+
+    from artrm.results.atomic import _replace_with
 
     with pytest.raises(TypeError):
-        write_json(path, {"bad": object()})
+        _replace_with(path, failing)
     assert json.loads(path.read_text()) == {"ok": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary left behind
 

@@ -7,12 +7,12 @@ import dataclasses
 
 import pandas as pd
 
-from artrm import chapter
+from artrm.book import chapter
 from artrm.config import EvalConfig, OptimConfig
-from artrm.profiles import SMOKE
-from artrm.store import ResultStore
-from artrm.study import FIRST_SEED_ONLY, FIXES_OF, study_configs, sweep_steps, variant_of
-from artrm.train import train
+from artrm.experiments.profiles import SMOKE
+from artrm.results.store import ResultStore
+from artrm.experiments.study import FIRST_SEED_ONLY, FIXES_OF, study_configs, sweep_steps, variant_of
+from artrm.training.train import train
 
 # Two planned seeds, two-step runs: the whole study of one seed trains in seconds.
 PROFILE = dataclasses.replace(

@@ -7,8 +7,8 @@ import itertools
 import pytest
 import torch
 
-from artrm import MODEL_NAMES, build_model
-from artrm.tasks import (
+from artrm import build_model, model_names
+from artrm.data.tasks import (
     EOS,
     IGNORE,
     TrainStream,
@@ -91,7 +91,7 @@ def test_streams_are_seeded_and_resumable():
     assert torch.equal(eval_problems("copy", 10, 5, 3).prompt, again)
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", model_names())
 def test_trimming_the_padding_leaves_loss_and_gradients_unchanged(name):
     """Causality makes the padded positions irrelevant to every supervised logit, for every
     rung (the ACT rungs only run more steps on padding, which then carry zero weight)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from artrm.config import DataConfig, EvalConfig, ExecConfig, OptimConfig
-from artrm.train import Trainer, train
+from artrm.training.train import Trainer, train
 from tests.conftest import tiny_arch, tiny_run
 
 QUIET = ExecConfig(progress=False)

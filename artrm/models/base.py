@@ -8,23 +8,35 @@ With `pos_encoding` "rope" or "none" (a correction) E_pos is dropped; RoPE then 
 queries and keys inside every attention.
 
 A rung overrides only what it changes: `make_blocks`, `initial_state`, `refine`, `answer`,
-or the whole `core` loop (the ACT and Q-halt rungs).
+or the whole `core` loop (the ACT and Q-halt rungs), and states its facts as class attributes
+(registered with `artrm.registry.register`). Where each hook of the last rung, `trm`, is
+defined:
+
+    make_blocks    IterativeTransformer (one shared block)      gpt_level1.py
+    step (e_t)     IterativeStepTransformer                     gpt_level2.py
+    halt head      AutoregressiveTRM.make_halt_head             trm.py (UT's is replaced)
+    initial_state  DualUT (learned y_0, z_0)                    ut_level1.py
+    cycle          DualUT (L z-updates, one y-update)           ut_level1.py
+    refine         DualNestedUT (detach, H cycles, last with grad)  ut_level2.py
+    answer         DualUT (reads y)                             ut_level1.py
+    core           AutoregressiveTRM (Q-halt loop, terminal y)  trm.py
+    loop_plan      DualNestedUT (the H x L budget search)       ut_level2.py
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artrm.block import Block, normal_init
-from artrm.compute import LoopPlan, PassCount, PassCounter
 from artrm.config import ArchConfig, check_switches
+from artrm.data.tasks import IGNORE
 from artrm.errors import ConfigError, check_positive
-from artrm.tasks import IGNORE, VOCAB_SIZE
+from artrm.models.block import Block, normal_init
+from artrm.models.compute import LoopPlan, PassCount, PassCounter
 
 State = Any  # a tensor h, or the pair (y, z) of the dual-stream rungs
 
@@ -46,20 +58,34 @@ class ModelOutput:
 class ARModel(nn.Module):
     """Base of the ladder: a causal next-token model around a shared block loop."""
 
-    name = "base"
-    tied = True  # one shared block: the loop may run more or fewer steps at inference
+    # -- the rung's facts, read by configs, tables, plots, the notebooks and the CLI ----------
+    name: ClassVar[str] = "base"  # registry key, as the authors' `--model`
+    display: ClassVar[str] = ""  # the paper's name
+    short: ClassVar[str] = ""  # compact label for tables and legends
+    group: ClassVar[str] = ""  # the paper's grouping
+    colour: ClassVar[str] = "#000000"  # used by every plot
+    change: ClassVar[str] = ""  # what this rung changes versus the previous one
+    chapter: ClassVar[str] = ""  # its book chapter (notebook name)
+    tied: ClassVar[bool] = True  # one shared block: inference may run more or fewer steps
+    nested: ClassVar[bool] = False  # H x L cycles per step (tables show H and L)
+    switches: ClassVar[tuple[str, ...]] = ()  # rung-specific ArchConfig switches it accepts
+
+    @classmethod
+    def loop_plan(cls, arch: ArchConfig) -> LoopPlan:
+        """The budget rule: B block passes are N = B steps of one pass."""
+        return LoopPlan(n_layer=arch.budget)
 
     def __init__(self, arch: ArchConfig, plan: LoopPlan) -> None:
         super().__init__()
-        check_switches(self.name, arch, plan)
+        check_switches(self.name, arch)
         self.arch, self.plan = arch, plan
         C = arch.n_embd
-        self.tok_emb = normal_init(nn.Embedding(VOCAB_SIZE, C))
+        self.tok_emb = normal_init(nn.Embedding(arch.vocab_size, C))
         if arch.pos_encoding == "learned":
             self.pos_emb = normal_init(nn.Embedding(arch.block_size, C))
         self.blocks = nn.ModuleList(normal_init(b) for b in self.make_blocks())
         self.ln_f = nn.LayerNorm(C)
-        self.lm_head = normal_init(nn.Linear(C, VOCAB_SIZE))
+        self.lm_head = normal_init(nn.Linear(C, arch.vocab_size))
         self.steps = plan.n_layer  # loop steps; `set_inference_steps` may change it
         self.full_compute = arch.full_compute  # ACT rungs and trm: never exit early
         self.counter = PassCounter(self.blocks)

@@ -1,13 +1,15 @@
-"""Rung 1, `gpt`: the dense Transformer (spec 2.1)."""
+"""Rung 1, `gpt`: the dense Transformer (book: chapter 1, "Dense Transformer")."""
 
 from __future__ import annotations
 
 import torch
 
-from artrm.block import Block
 from artrm.models.base import ARModel
+from artrm.models.block import Block
+from artrm.registry import register
 
 
+@register
 class DenseTransformer(ARModel):
     """A standard decoder-only Transformer with N distinct blocks.
 
@@ -17,6 +19,10 @@ class DenseTransformer(ARModel):
     """
 
     name = "gpt"
+    display, short, group = "Dense Transformer", "Dense", "Non-recursive"
+    colour = "#1f3a93"
+    change = "N distinct blocks: the standard decoder-only Transformer"
+    chapter = "01_dense"
     tied = False  # N distinct layers: the number of steps is fixed
 
     def make_blocks(self) -> list[Block]:

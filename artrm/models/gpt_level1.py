@@ -1,13 +1,15 @@
-"""Rung 2, `gpt_level1`: the iterative (weight-tied) Transformer (spec 2.2)."""
+"""Rung 2, `gpt_level1`: the iterative (weight-tied) Transformer (book: chapter 2)."""
 
 from __future__ import annotations
 
 import torch
 
-from artrm.block import Block
+from artrm.models.block import Block
 from artrm.models.gpt import DenseTransformer
+from artrm.registry import register
 
 
+@register
 class IterativeTransformer(DenseTransformer):
     """Change from `gpt`: one shared block f applied N times (weight tying).
 
@@ -17,6 +19,10 @@ class IterativeTransformer(DenseTransformer):
     """
 
     name = "gpt_level1"
+    display, short, group = "Iterative Transformer", "Iterative", "Single stream"
+    colour = "#5dade2"
+    change = "one shared block applied N times (weight tying)"
+    chapter = "02_iterative"
     tied = True
 
     def make_blocks(self) -> list[Block]:

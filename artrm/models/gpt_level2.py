@@ -1,14 +1,16 @@
-"""Rung 3, `gpt_level2`: the iterative step Transformer (spec 2.3)."""
+"""Rung 3, `gpt_level2`: the iterative step Transformer (book: chapter 3)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from artrm.block import normal_init
+from artrm.models.block import normal_init
 from artrm.models.gpt_level1 import IterativeTransformer
+from artrm.registry import register
 
 
+@register
 class IterativeStepTransformer(IterativeTransformer):
     """Change from `gpt_level1`: a learned step embedding e_t is added before every pass.
 
@@ -18,6 +20,10 @@ class IterativeStepTransformer(IterativeTransformer):
     """
 
     name = "gpt_level2"
+    display, short, group = "Iterative Step Transformer", "Iter. Step", "Single stream"
+    colour = "#17a589"
+    change = "a learned step embedding added before every application"
+    chapter = "03_iterative_step"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""Rung 7, `trm`: the Autoregressive TRM (spec 2.7)."""
+"""Rung 7, `trm`: the Autoregressive TRM (book: chapter 7)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from artrm.models.base import CoreOutput
 from artrm.models.qhalt import QHalt
 from artrm.models.ut_level1 import Pair
 from artrm.models.ut_level2 import DualNestedUT
-from artrm.tasks import IGNORE
+from artrm.data.tasks import IGNORE
+from artrm.registry import register
 
 
+@register
 class AutoregressiveTRM(DualNestedUT):
     """Change from `ut_level2`: the ACT controller is replaced by a per-sequence Q-halt head
     on position 0 of y, and the logits read the last y only (no weighted mix, no ponder).
@@ -36,6 +38,12 @@ class AutoregressiveTRM(DualNestedUT):
     """
 
     name = "trm"
+    display, short, group = "Autoregressive TRM", "AR-TRM", "Dual stream"
+    colour = "#424949"
+    change = "ACT replaced by a per-sequence Q-halt head and a terminal readout"
+    chapter = "07_autoregressive_trm"
+    switches = tuple(s for s in DualNestedUT.switches if s != "ponder_weight") + (
+        "halt_loss", "halt_per", "halt_exploration")
 
     def make_halt_head(self) -> nn.Linear:
         head = nn.Linear(self.arch.n_embd, 1)

@@ -1,16 +1,18 @@
-"""Rung 4, `ut`: the Universal Transformer with per-token ACT (spec 2.4)."""
+"""Rung 4, `ut`: the Universal Transformer with per-token ACT (book: chapter 4)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from artrm.block import normal_init
+from artrm.models.block import normal_init
 from artrm.models.act import ACT
-from artrm.models.base import CoreOutput
+from artrm.models.base import CoreOutput, token_loss
 from artrm.models.gpt_level2 import IterativeStepTransformer
+from artrm.registry import register
 
 
+@register
 class UniversalTransformer(IterativeStepTransformer):
     """Change from `gpt_level2`: Graves ACT per token over at most N steps.
 
@@ -22,6 +24,11 @@ class UniversalTransformer(IterativeStepTransformer):
     """
 
     name = "ut"
+    display, short, group = "Universal Transformer", "UT", "Single stream"
+    colour = "#7d3c98"
+    change = "per-token Graves ACT: halting head, weighted readout, early exit"
+    chapter = "04_universal_transformer"
+    switches = ("full_compute", "ponder_weight")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -33,14 +40,18 @@ class UniversalTransformer(IterativeStepTransformer):
     def core(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> CoreOutput:
         B, T, C = x.shape
         act = ACT(B, T, C, x.device)
+        aux: list[torch.Tensor] = []  # losses besides the next-token loss of the ACT mix
         state = self.initial_state(x)
         for t in range(self.steps):
             state = self.refine(x, state, t)
             out = self.answer(state)  # (B, T, C)
             act.update(out, torch.sigmoid(self.halt(out)).squeeze(-1))
+            if targets is not None and self.arch.deep_supervision:  # a loss on every step's y_t
+                aux.append(token_loss(self.readout(out), targets))
             if act.all_halted() and not self.full_compute:
                 break
         h, ponder = act.finalize(out)
+        if self.arch.ponder_weight:
+            aux.append(self.arch.ponder_weight * ponder)
         stats = {"act_steps": float(t + 1), "ponder": float(ponder.detach())}
-        return CoreOutput(h, self.arch.ponder_weight * ponder if self.arch.ponder_weight else None,
-                          stats)
+        return CoreOutput(h, sum(aux[1:], aux[0]) if aux else None, stats)

@@ -1,15 +1,26 @@
-"""Rung 5, `ut_level1`: the dual-stream UT, "Dual UT" (spec 2.5)."""
+"""Rung 5, `ut_level1`: the dual-stream UT, "Dual UT" (book: chapter 5)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from artrm.config import ArchConfig
+from artrm.errors import ConfigError
+from artrm.models.compute import LoopPlan
 from artrm.models.ut import UniversalTransformer
+from artrm.registry import register
 
 Pair = tuple[torch.Tensor, torch.Tensor]
+RMS_EPS = 1e-5  # as TRM's rms_norm
 
 
+def rms_norm(h: torch.Tensor) -> torch.Tensor:
+    """h / rms(h) over the width, without a learned scale (TRM's post-norm)."""
+    return h * torch.rsqrt(h.pow(2).mean(dim=-1, keepdim=True) + RMS_EPS)
+
+
+@register
 class DualUT(UniversalTransformer):
     """Change from `ut`: two streams, a reasoning state z and an answer y, in turn.
 
@@ -19,10 +30,27 @@ class DualUT(UniversalTransformer):
     y_0, z_0 are learned vectors broadcast over (B, T). ACT reads y. One step is 2 block
     passes, so budget B gives N = floor(B/2) steps. Backprop through every step run.
 
-    Correction `yz_init="fixed"`: y_0, z_0 are fixed random buffers, as in the original TRM.
+    Corrections (off by default): `yz_init="fixed"`: y_0, z_0 are fixed random buffers, as
+    in the original TRM. `state_norm`: each stream is RMS-normalised after its update,
+    z_t = N(f(...)), y_t = N(f(...)) with N(h) = h / rms(h), no learned scale (0 parameters),
+    as TRM's post-norm blocks keep its state bounded; without it the summed streams grow
+    geometrically with the passes.
     """
 
     name = "ut_level1"
+    display, short, group = "Dual UT", "Dual UT", "Dual stream"
+    colour = "#e67e22"
+    change = "two streams: reasoning z sees the input, answer y does not"
+    chapter = "05_dual_ut"
+    switches = UniversalTransformer.switches + ("yz_init", "state_norm")
+
+    @classmethod
+    def loop_plan(cls, arch: ArchConfig) -> LoopPlan:
+        """N = floor(B/2) dual steps of 2 passes (odd budgets undershoot, as the authors')."""
+        if arch.budget < 2:
+            raise ConfigError(f"budget must be at least 2 for {cls.name} (one dual step is 2 "
+                              f"block passes); got {arch.budget}")
+        return LoopPlan(n_layer=arch.budget // 2, passes_per_step=2)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -40,9 +68,10 @@ class DualUT(UniversalTransformer):
     def cycle(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, e: torch.Tensor,
               n_inner: int) -> Pair:
         """n_inner reasoning updates, then one answer update: n_inner + 1 block passes."""
+        norm = rms_norm if self.arch.state_norm else _identity
         for _ in range(n_inner):
-            z = self.f(x + y + z + e)
-        return self.f(y + z + e), z
+            z = norm(self.f(x + y + z + e))
+        return norm(self.f(y + z + e)), z
 
     def refine(self, x: torch.Tensor, state: Pair, t: int) -> Pair:
         y, z = state
@@ -50,3 +79,7 @@ class DualUT(UniversalTransformer):
 
     def answer(self, state: Pair) -> torch.Tensor:
         return state[0]
+
+
+def _identity(h: torch.Tensor) -> torch.Tensor:
+    return h

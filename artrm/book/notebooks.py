@@ -1,0 +1,162 @@
+"""Execute the book's notebooks with papermill: `notebooks/<name>.ipynb` -> `book/chapters/`.
+
+papermill is the only thing that executes notebooks; the book renders the executed copies.
+Every notebook gets the parameters `profile` and `device` (its cell tagged `parameters` holds
+the defaults), runs with `notebooks/` as its working directory, in a kernel started from this
+Python environment, which inherits this process's environment (ARTRM_DATA included).
+The notebooks run in book order and the first failure stops the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from artrm.config import ExecConfig
+from artrm.errors import ConfigError, check_choice
+from artrm.paths import REPO, check_writable
+from artrm.registry import RUNGS
+from artrm.experiments.profiles import get_profile
+from artrm.training.runtime import resolve_device
+
+def notebook_names() -> tuple[str, ...]:
+    """The book's notebooks in order: the overview, one chapter per registered rung (its
+    `chapter`), then results, the corrections study and reproducibility."""
+    return ("00_overview", *(cls.chapter for cls in RUNGS.values()), "08_results",
+            "09_does_the_negative_result_hold", "10_reproducibility")
+
+
+SOURCE_DIR = REPO / "notebooks"
+CHAPTERS_DIR = REPO / "book" / "chapters"
+KERNEL_NAME = "python3"  # the name stored in the notebooks; here it starts this interpreter
+
+Log = Callable[[str], None]
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook stopped with an error; `cell` is its index in the source notebook."""
+
+    def __init__(self, name: str, cell: int | None, error: str, output: Path) -> None:
+        where = f" in cell {cell}" if cell is not None else ""
+        super().__init__(f"notebook {name} failed{where}: {error} (executed copy: {output})")
+        self.name, self.cell, self.error, self.output = name, cell, error, output
+
+
+def select(names: Sequence[str] | None) -> list[str]:
+    """The notebooks to run, in book order; `names` may carry the `.ipynb` suffix."""
+    if not names:
+        return list(notebook_names())
+    wanted = {name.removesuffix(".ipynb") for name in names}
+    for name in sorted(wanted):
+        check_choice("notebook", name, notebook_names())
+    return [name for name in notebook_names() if name in wanted]
+
+
+def parameters_cell(path: Path) -> int:
+    """The index of the notebook's cell tagged `parameters` (papermill injects after it)."""
+    cells = json.loads(path.read_text())["cells"]
+    for index, cell in enumerate(cells):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return index
+    raise ConfigError(f"notebook {path.stem} has no cell tagged 'parameters'")
+
+
+def check_inputs(profile: str, device: str, names: list[str], src_dir: Path) -> None:
+    """Everything that can be wrong before a notebook runs: profile, device, files, tags."""
+    get_profile(profile)
+    resolve_device(ExecConfig(device=device).device)
+    for name in names:
+        path = src_dir / f"{name}.ipynb"
+        if not path.is_file():
+            raise ConfigError(f"notebook {name}: no file {path}")
+        parameters_cell(path)
+
+
+@contextmanager
+def current_env_kernel() -> Iterator[None]:
+    """Make the kernel `python3` start this interpreter, whatever kernelspecs are installed.
+
+    A kernelspec in a temporary directory put first on JUPYTER_PATH overrides user and
+    system specs of the same name, so the notebooks keep `python3` in their metadata.
+    """
+    previous = os.environ.get("JUPYTER_PATH")
+    with tempfile.TemporaryDirectory(prefix="artrm-kernel-") as tmp:
+        spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True)
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                "--IPKernelApp.log_level=ERROR"]  # no start-up chatter in the progress lines
+        spec = {"argv": argv, "display_name": "Python 3 (ipykernel)", "language": "python"}
+        (spec_dir / "kernel.json").write_text(json.dumps(spec))
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (tmp, previous) if p)
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = previous
+
+
+def copy_assets(src_dir: Path, out_dir: Path) -> None:
+    """Copy the non-notebook files of `src_dir` (images the notebooks link) next to the output."""
+    if src_dir.resolve() == out_dir.resolve():
+        return
+    for path in src_dir.iterdir():
+        if path.is_file() and path.suffix != ".ipynb":
+            shutil.copy2(path, out_dir / path.name)
+
+
+def run_notebook(name: str, src_dir: Path, out_dir: Path, parameters: dict[str, object]) -> None:
+    """Execute one notebook; raise NotebookFailed naming the failing cell and the error."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    source, output = src_dir / f"{name}.ipynb", out_dir / f"{name}.ipynb"
+    failed = out_dir / f"{name}.failed.ipynb"  # a failure never replaces a good chapter
+    injected_at = parameters_cell(source) + 1
+    try:
+        papermill.execute_notebook(source, failed, parameters=parameters, kernel_name=KERNEL_NAME,
+                                   cwd=src_dir, progress_bar=False)
+        os.replace(failed, output)
+    except papermill.PapermillExecutionError as err:
+        cell = err.cell_index - 1 if err.cell_index > injected_at else err.cell_index
+        raise NotebookFailed(name, cell, f"{err.ename}: {err.evalue}", failed) from None
+    except (CellTimeoutError, DeadKernelError) as err:
+        raise NotebookFailed(name, None, f"{type(err).__name__}: {err}", failed) from None
+
+
+def run_notebooks(profile: str, device: str, out_dir: Path = CHAPTERS_DIR,
+                  names: Sequence[str] | None = None, src_dir: Path = SOURCE_DIR,
+                  log: Log = print) -> list[Path]:
+    """Execute the notebooks `names` (default: all, in book order) into `out_dir`.
+
+    Bad input (profile, device, notebook name, a missing file or `parameters` cell) raises
+    ConfigError before anything runs; a failing notebook raises NotebookFailed and stops the
+    run. Returns the executed notebooks' paths.
+    """
+    selected = select(names)
+    check_inputs(profile, device, selected, src_dir)
+    if out_dir.resolve() == src_dir.resolve():
+        raise ConfigError(f"--out must differ from the source notebooks' folder {src_dir} "
+                          f"(executing into it would overwrite the sources)")
+    check_writable(out_dir, "the output folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    copy_assets(src_dir, out_dir)
+    done: list[Path] = []
+    start = time.perf_counter()
+    with current_env_kernel():
+        for i, name in enumerate(selected, 1):
+            t0 = time.perf_counter()
+            run_notebook(name, src_dir, out_dir, {"profile": profile, "device": device})
+            log(f"[{i}/{len(selected)}] {name}: {time.perf_counter() - t0:.1f} s")
+            done.append(out_dir / f"{name}.ipynb")
+    log(f"{len(done)} notebooks ({profile} profile, {device}) in "
+        f"{time.perf_counter() - start:.1f} s -> {out_dir}")
+    return done

@@ -1,0 +1,275 @@
+"""Training in plain PyTorch (book: "Reproducibility", the training protocol), with exact
+resume.
+
+AdamW (lr 3e-4, weight decay 0.01 on every parameter, no schedule, no clipping), fp32 unless
+a CUDA-only numerics switch is given. One global seed fixes the initialisation, dropout and
+the TRM's exploration draws; the data stream and the evaluation have generators of their own,
+so evaluation never changes the training trajectory. A checkpoint holds everything that
+moves (weights, optimiser, data stream, RNG states, history), so a resumed run continues
+bit for bit where the interrupted one stopped. SIGINT and SIGTERM stop a run at the next
+step with a checkpoint (`Interrupted`); a non-finite loss stops it with nothing stored
+(`Diverged`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from artrm.config import ExecConfig, RunConfig
+from artrm.data.tasks import TrainStream, lm_batch
+from artrm.errors import ConfigError
+from artrm.models import ARModel, build_model
+from artrm.paths import checkpoints_dir
+from artrm.results.atomic import torch_save
+from artrm.results.provenance import environment
+from artrm.results.schema import SCHEMA, Record
+from artrm.training.evaluate import evaluate
+from artrm.training.runtime import (
+    apply_threads,
+    check_exec,
+    numerics,
+    resolve_device,
+    rng_state,
+    set_rng_state,
+)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(Exception):
+    """Stopped by a signal; `what` says where and what was kept."""
+
+    def __init__(self, signum: int, what: str) -> None:
+        super().__init__(signum, what)
+        self.signum, self.what = signum, what
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    def __str__(self) -> str:
+        return f"interrupted by {signal.Signals(self.signum).name} {self.what}"
+
+
+class Diverged(ConfigError):
+    """The loss became non-finite: the run stops and stores nothing."""
+
+
+@dataclass
+class Progress:
+    """Everything about a run that grows with its steps."""
+
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)  # one entry per eval round
+    curves: dict[str, list[float]] = field(default_factory=dict)  # per-step statistics
+    train_time_s: float = 0.0
+    eval_time_s: float = 0.0
+
+
+def checkpoint_path(cfg: RunConfig, root: Path | None = None) -> Path:
+    """Where the run's checkpoint lives: keyed by the training part of its config, so runs
+    that differ only in evaluation share the trained weights."""
+    return (root or checkpoints_dir()) / cfg.train_hash[:16] / "checkpoint.pt"
+
+
+def read_checkpoint(path: Path, cfg: RunConfig, device: torch.device) -> dict[str, Any]:
+    """A checkpoint of `cfg`'s training; ConfigError when unreadable or another run's."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # a truncated, corrupt or foreign file: torch raises many kinds
+        raise ConfigError(f"checkpoint {path} cannot be read ({type(err).__name__}); delete it "
+                          f"or train again with --force") from None
+    if not isinstance(state, dict) or state.get("train_hash") != cfg.train_hash:
+        raise ConfigError(f"checkpoint {path} belongs to another run; delete it or train again "
+                          f"with --force")
+    return state
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[list[int]]:
+    """While inside, SIGINT and SIGTERM only record their number in the yielded list, so the
+    run can stop cleanly at the next step (main thread only; elsewhere nothing changes)."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    for s in STOP_SIGNALS:
+        signal.signal(s, lambda signum, frame: caught.append(signum))
+    try:
+        yield caught
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def prepare_model(model: ARModel, exe: ExecConfig) -> ARModel:
+    """Compile the shared block's forward (hooks stay outside, so passes are still counted)."""
+    if exe.compile:
+        for block in model.blocks:
+            block.forward = torch.compile(block.forward, dynamic=True)
+    return model
+
+
+class Trainer:
+    """One run: model, optimiser, data stream and progress, resumable from a checkpoint."""
+
+    def __init__(self, cfg: RunConfig, exe: ExecConfig, ckpt: Path | None,
+                 fresh: bool = False) -> None:
+        self.cfg, self.exe, self.ckpt = cfg, exe, ckpt
+        self.device = resolve_device(exe.device)
+        check_exec(cfg.precision, exe, self.device)
+        apply_threads(exe)
+        torch.manual_seed(cfg.seed)
+        self.model = prepare_model(build_model(cfg.model, cfg.arch).to(self.device), exe)
+        o = cfg.optim
+        fused = {"fused": True} if exe.fused_adamw else {}
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=o.lr,
+                                           betas=(o.beta1, o.beta2), eps=o.eps,
+                                           weight_decay=o.weight_decay, **fused)
+        self.stream = TrainStream(cfg.task, cfg.data.train_len, o.batch_size, cfg.seed)
+        self.progress = Progress()
+        if ckpt is not None and fresh:
+            ckpt.unlink(missing_ok=True)  # --force: train from step 0
+        if ckpt is not None and ckpt.exists():
+            self._resume(read_checkpoint(ckpt, cfg, self.device))
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def _resume(self, state: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.stream.load_state_dict(state["stream"])
+            set_rng_state(state["rng"], self.device)
+            self.progress = Progress(**state["progress"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise ConfigError(f"checkpoint {self.ckpt} does not fit this run ({err}); delete it "
+                              f"or train again with --force") from None
+
+    def save_checkpoint(self) -> bool:
+        if self.ckpt is None:
+            return False
+        torch_save(self.ckpt, {
+            "train_hash": self.cfg.train_hash, "config": self.cfg.to_dict(),
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "stream": self.stream.state_dict(), "rng": rng_state(self.device),
+            "progress": asdict(self.progress)})
+        return True
+
+    # -- steps ---------------------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        inputs, targets = lm_batch(self.stream.next(), self.cfg.arch.block_size,
+                                   self.cfg.data.padding)
+        inputs, targets = inputs.to(self.device), targets.to(self.device)
+        with numerics(self.cfg.precision, self.device):
+            out = self.model(inputs, targets)
+        out.loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)  # params without grad stay untouched
+        passes = self.model.passes
+        return {"loss": out.loss.item(), "passes_forward": passes.forward,
+                "passes_backward": passes.backward, **out.stats}
+
+    def evaluate(self, lengths: tuple[int, ...]) -> dict[str, Any]:
+        e = self.cfg.eval
+        with numerics(self.cfg.precision, self.device):
+            return evaluate(self.model, self.cfg.task, lengths, e.n_problems, self.cfg.seed,
+                            e.decoding, round_id=self.progress.step)
+
+    def run(self, stop_at: int | None = None) -> bool:
+        """Train to the end (True) or until step `stop_at` (False), checkpointing on the way."""
+        cfg, p = self.cfg, self.progress
+        every = self.exe.checkpoint_every or cfg.eval.every
+        last = cfg.optim.steps if stop_at is None else min(stop_at, cfg.optim.steps)
+        bar = tqdm(total=cfg.optim.steps, initial=p.step, disable=not self.exe.progress,
+                   desc=f"{cfg.model}/{cfg.task}/s{cfg.seed}", leave=False)
+        self.model.train()
+        with stop_signals() as caught:
+            while p.step < last:
+                t0 = time.perf_counter()
+                stats = self.train_step()
+                p.train_time_s += time.perf_counter() - t0
+                if not math.isfinite(stats["loss"]):
+                    raise Diverged(f"training diverged: the loss is {stats['loss']} at step "
+                                   f"{p.step + 1} (lr {cfg.optim.lr:g}); nothing stored")
+                p.step += 1
+                for k, v in stats.items():
+                    p.curves.setdefault(k, []).append(round(v, 5))
+                if p.step % cfg.eval.every == 0 or p.step == cfg.optim.steps:
+                    self._eval_round()
+                    bar.set_postfix(loss=f"{stats['loss']:.3f}")
+                if p.step % every == 0 or p.step == last:
+                    self.save_checkpoint()
+                bar.update(1)
+                if caught and p.step < last:
+                    kept = ("checkpoint saved: run the same command again to resume"
+                            if self.save_checkpoint() else "no checkpoint kept")
+                    raise Interrupted(caught[0], f"at step {p.step} of {cfg.optim.steps}; {kept}")
+        bar.close()
+        return p.step == cfg.optim.steps
+
+    def _eval_round(self) -> None:
+        p, final = self.progress, self.progress.step == self.cfg.optim.steps
+        since = p.history[-1]["step"] if p.history else 0
+        t0 = time.perf_counter()
+        metrics = self.evaluate(self.cfg.eval.lengths if final else self.cfg.eval.periodic_lengths)
+        p.eval_time_s += time.perf_counter() - t0
+        entry: dict[str, Any] = {"step": p.step}
+        for key, values in sorted(p.curves.items()):
+            entry[f"train_{key}"] = _mean(values[since:p.step])
+        entry["eval"] = metrics
+        p.history.append(entry)
+
+    # -- the record ----------------------------------------------------------------------------
+    def record(self, label: str | None = None) -> Record:
+        cfg, p = self.cfg, self.progress
+        return {
+            "schema": SCHEMA,
+            "config_hash": cfg.hash,
+            "model": cfg.model, "task": cfg.task, "seed": cfg.seed, "label": label,
+            "config": cfg.to_dict(),
+            "params": self.model.num_parameters(),
+            "passes": {
+                "nominal": cfg.plan.nominal_passes,
+                "forward_mean": _mean(p.curves["passes_forward"]),
+                "backward_mean": _mean(p.curves["passes_backward"]),
+            },
+            "plan": asdict(cfg.plan),
+            "final": p.history[-1]["eval"],
+            "history": p.history,
+            "curves": p.curves,
+            "provenance": {**environment(self.device), "exec": asdict(self.exe),
+                           "train_time_s": round(p.train_time_s, 2),
+                           "eval_time_s": round(p.eval_time_s, 2),
+                           "wall_time_s": round(p.train_time_s + p.eval_time_s, 2)},
+        }
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def train(cfg: RunConfig, exe: ExecConfig | None = None, *, checkpoints: Path | None = None,
+          keep_checkpoint: bool = True, stop_at: int | None = None, label: str | None = None,
+          fresh: bool = False) -> Record | None:
+    """Train `cfg`; the record, or None when stopped at `stop_at` before the last step.
+
+    With `keep_checkpoint` the run checkpoints under `checkpoints` (default data/checkpoints)
+    and resumes from an existing checkpoint of the same training (unless `fresh`: then it
+    deletes it and starts from step 0); without, it neither reads nor writes one.
+    """
+    ckpt = checkpoint_path(cfg, checkpoints) if keep_checkpoint else None
+    trainer = Trainer(cfg, exe or ExecConfig(), ckpt, fresh)
+    done = trainer.run(stop_at=stop_at)
+    return trainer.record(label) if done else None
