@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from artrm.notebooks import NOTEBOOKS, SOURCE_DIR, copy_assets
+from artrm.notebooks import NOTEBOOKS, SOURCE_DIR, copy_assets, merge_parameters
 from artrm.paths import REPO
 
 BOOK = REPO / "book"
@@ -29,14 +29,15 @@ def jupyter_book(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def build_book(dest: Path) -> BuiltBook:
-    """Copy book/ to `dest`, put the committed notebooks in its chapters/ as they are, and
-    build the HTML with warnings (and missing references) as errors."""
+    """Copy book/ to `dest`, put the committed notebooks in its chapters/ as the runner leaves
+    them (one parameters cell), and build the HTML with warnings (and missing references) as
+    errors."""
     src = dest / "book"
     shutil.copytree(BOOK, src, ignore=shutil.ignore_patterns("_build", "chapters"))
     chapters = src / "chapters"
     chapters.mkdir()
     for name in NOTEBOOKS:
-        shutil.copy2(SOURCE_DIR / f"{name}.ipynb", chapters)
+        merge_parameters(Path(shutil.copy2(SOURCE_DIR / f"{name}.ipynb", chapters)))
     copy_assets(SOURCE_DIR, chapters)
     proc = jupyter_book("build", str(src), "--builder", "html", "-W", "-n", "--keep-going")
     return BuiltBook(src / "_build" / "html", proc.returncode, proc.stdout + proc.stderr)
