@@ -6,7 +6,7 @@ JB      := $(VENV)/bin/jupyter-book build book --builder html -W -n --keep-going
 PROFILE ?= cpu
 DEVICE  ?= cpu
 
-.PHONY: setup main book html chromium test grid bench clean
+.PHONY: setup main book html pdf chromium test grid bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,18 +31,24 @@ book: setup
 html: setup
 	$(JB)
 
+## pdf: the whole book as one PDF (title page, page numbers): the single-page HTML of
+## book/chapters/ (executes nothing) printed by headless chromium; prints the PDF's path
+pdf: setup chromium
+	$(PY) -m artrm.book.pdf
+
 ## grid: the whole training grid of the cpu profile (the runs the book reuses)
 grid: setup
 	$(PY) -m artrm grid --profile cpu --workers 2
 
-## chromium: Debian's chromium for the browser test (apt-get as root; else says how)
+## chromium: Debian's chromium (the PDF, the browser test) and poppler-utils (the PDF test)
+## (apt-get as root; else says how)
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	      apt-get install -y -qq --no-install-recommends chromium poppler-utils >/dev/null; \
 	  else \
-	    echo "chromium is missing: run 'sudo apt-get install chromium' (tests/test_browser.py needs it)"; \
+	    echo "missing: run 'sudo apt-get install chromium poppler-utils' (make pdf and the tests need them)"; \
 	  fi; }
 
 ## bench: the speed benchmark (bench/NOTES.md); results in bench/results

@@ -1,9 +1,11 @@
 """The book: it builds from the committed notebooks with warnings as errors, every page,
-figure, numbered equation and the bibliography is in the HTML, the pages load nothing from
-the network, and every notebook runs end to end on the smoke profile."""
+figure, numbered equation and the bibliography is in the HTML, each chapter shows one
+parameters cell and links its executed notebook, the pages load nothing from the network,
+and every notebook runs end to end on the smoke profile."""
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -64,6 +66,24 @@ def test_figures_are_numbered_and_their_images_exist(html):
     assert images, "the results chapter shows no image"
     for src in images:
         assert (html / "chapters" / unquote(src)).resolve().is_file(), f"missing image {src}"
+
+
+def test_each_chapter_shows_one_parameters_cell(html):
+    for name in NOTEBOOKS:
+        cells = [a.get("class") or "" for tag, a in tags(html / f"chapters/{name}.html")
+                 if tag == "div" and "cell" in (a.get("class") or "").split()]
+        parameters = [c for c in cells if re.search(r"\btag_(injected-)?parameters\b", c)]
+        assert len(parameters) == 1, f"{name}: parameters cells shown: {parameters}"
+
+
+def test_each_chapter_links_its_executed_notebook_for_download(html):
+    for name in NOTEBOOKS:
+        page = html / f"chapters/{name}.html"
+        links = [a["href"] for tag, a in tags(page)
+                 if tag == "a" and (a.get("href") or "").endswith(f"/{name}.ipynb")]
+        assert links, f"{name}: no link to {name}.ipynb"
+        notebook = json.loads((page.parent / links[0]).read_text(encoding="utf-8"))
+        assert any(cell.get("outputs") for cell in notebook["cells"]), f"{name}: not executed"
 
 
 def test_equations_are_numbered_and_math_is_rendered_by_the_vendored_mathjax(html):

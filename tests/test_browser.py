@@ -21,11 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from artrm.book.pdf import CHROMIUM, INSTALL, chromium_command
 from artrm.paths import REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
-INSTALL = ("install it with `apt-get install chromium` as root (`make chromium` does it; "
-           ".ci/run does it in CI)")
 RESULTS = "chapters/08_results.html"
 SCREENSHOT = REPO / "book" / "_build" / "screenshots" / "results.png"
 
@@ -85,14 +83,11 @@ def site(built_book) -> Iterator[str]:
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Headless chromium with no sandbox (root), no GPU and no background connections."""
+    """Headless chromium (artrm/book/pdf.py's flags) with a fresh profile."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: {INSTALL}", pytrace=False)
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}"]
-    return subprocess.run([str(CHROMIUM), *flags, *args], capture_output=True, text=True,
-                          check=False, timeout=180)
+    return subprocess.run(chromium_command(tmp_path / "profile", *args), capture_output=True,
+                          text=True, check=False, timeout=180)
 
 
 def test_results_chapter_renders_math_and_figures_offline(site, built_book, tmp_path):

@@ -15,7 +15,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from artrm.cli import main
 from artrm.errors import ConfigError
-from artrm.book.notebooks import NotebookFailed, notebook_names, run_notebooks, select
+from artrm.book.notebooks import (
+    NotebookFailed,
+    notebook_names,
+    run_notebooks,
+    select,
+    with_values,
+)
 
 
 def write_notebook(folder: Path, name: str, *code: str) -> Path:
@@ -82,8 +88,19 @@ def test_kernel_is_this_python_and_sees_artrm_data_and_the_parameters(tmp_path, 
     done = run_notebooks("smoke", "cpu", tmp_path / "out", ["00_overview"],
                          src_dir=tmp_path / "src", log=lines.append)
     assert stdout_of(done[0]).splitlines() == [sys.executable, str(tmp_path / "data"), "smoke cpu"]
+    cells = nbformat.read(done[0], as_version=4).cells
+    tagged = [c.source for c in cells
+              if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    assert tagged == ['profile = "smoke"\ndevice = "cpu"'], "not one parameters cell"
     assert lines[0].startswith("[1/1] 00_overview: ") and lines[0].endswith(" s")
     assert os.environ.get("JUPYTER_PATH") == jupyter_path
+
+
+def test_injected_values_replace_the_defaults_and_keep_their_comments():
+    defaults = 'profile = "cpu"  # paper | cpu | smoke\nseeds = (\n    1,\n)  # é\nx = 1\n'
+    merged = with_values(defaults, {"profile": '"smoke"', "seeds": "[3]", "extra": "None"})
+    assert merged == ('profile = "smoke"  # paper | cpu | smoke\nseeds = [3]  # é\nx = 1\n'
+                      "extra = None")
 
 
 def test_a_failing_cell_is_named_and_stops_the_run(tmp_path):

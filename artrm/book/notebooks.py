@@ -4,18 +4,21 @@ papermill is the only thing that executes notebooks; the book renders the execut
 Every notebook gets the parameters `profile` and `device` (its cell tagged `parameters` holds
 the defaults), runs with `notebooks/` as its working directory, in a kernel started from this
 Python environment, which inherits this process's environment (ARTRM_DATA included).
-The notebooks run in book order and the first failure stops the run.
+The notebooks run in book order and the first failure stops the run. An executed notebook shows
+one parameters cell: the values papermill injected replace the defaults in the cell tagged
+`parameters`, and papermill's own cell (tagged `injected-parameters`) is dropped.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,6 +69,45 @@ def parameters_cell(path: Path) -> int:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             return index
     raise ConfigError(f"notebook {path.stem} has no cell tagged 'parameters'")
+
+
+def with_values(source: str, values: Mapping[str, str]) -> str:
+    """`source` with the value of each top-level `name = value` whose name is in `values`
+    replaced by that value's code (comments kept); names it never assigns are appended."""
+    lines = source.encode().splitlines(keepends=True)  # ast's columns count UTF-8 bytes
+    unset = dict(values)
+    for node in reversed(ast.parse(source).body):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id in values):
+            continue
+        name, value = node.targets[0].id, node.value
+        first, last = value.lineno - 1, (value.end_lineno or value.lineno) - 1
+        lines[first:last + 1] = [lines[first][:value.col_offset] + values[name].encode()
+                                 + lines[last][value.end_col_offset:]]
+        unset.pop(name, None)
+    text = b"".join(lines).decode()
+    added = "".join(f"\n{name} = {code}" for name, code in unset.items())
+    return text.rstrip("\n") + added if added else text
+
+
+def merge_parameters(path: Path) -> None:
+    """Show one parameters cell in the executed notebook `path`: write the values papermill
+    injected into the cell tagged `parameters` and drop papermill's `injected-parameters` cell.
+    A notebook without an injected cell is left as it is."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    nb = nbformat.read(path, as_version=4)
+    injected = [i for i, cell in enumerate(nb.cells)
+                if "injected-parameters" in cell.metadata.get("tags", [])]
+    if not injected:
+        return
+    values = {name: PythonTranslator.translate(value)
+              for name, value in nb.metadata.papermill.parameters.items()}
+    defaults = nb.cells[parameters_cell(path)]
+    defaults.source = with_values(defaults.source, values)
+    nb.cells = [cell for i, cell in enumerate(nb.cells) if i not in injected]
+    nbformat.write(nb, path)
 
 
 def check_inputs(profile: str, device: str, names: list[str], src_dir: Path) -> None:
@@ -124,12 +166,13 @@ def run_notebook(name: str, src_dir: Path, out_dir: Path, parameters: dict[str, 
     try:
         papermill.execute_notebook(source, failed, parameters=parameters, kernel_name=KERNEL_NAME,
                                    cwd=src_dir, progress_bar=False)
-        os.replace(failed, output)
     except papermill.PapermillExecutionError as err:
         cell = err.cell_index - 1 if err.cell_index > injected_at else err.cell_index
         raise NotebookFailed(name, cell, f"{err.ename}: {err.evalue}", failed) from None
     except (CellTimeoutError, DeadKernelError) as err:
         raise NotebookFailed(name, None, f"{type(err).__name__}: {err}", failed) from None
+    merge_parameters(failed)
+    os.replace(failed, output)
 
 
 def run_notebooks(profile: str, device: str, out_dir: Path = CHAPTERS_DIR,
