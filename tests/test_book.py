@@ -69,7 +69,7 @@ def test_figures_are_numbered_and_their_images_exist(html):
 
 
 def test_each_chapter_shows_one_parameters_cell(html):
-    for name in NOTEBOOKS:
+    for name in notebook_names():
         cells = [a.get("class") or "" for tag, a in tags(html / f"chapters/{name}.html")
                  if tag == "div" and "cell" in (a.get("class") or "").split()]
         parameters = [c for c in cells if re.search(r"\btag_(injected-)?parameters\b", c)]
@@ -77,7 +77,7 @@ def test_each_chapter_shows_one_parameters_cell(html):
 
 
 def test_each_chapter_links_its_executed_notebook_for_download(html):
-    for name in NOTEBOOKS:
+    for name in notebook_names():
         page = html / f"chapters/{name}.html"
         links = [a["href"] for tag, a in tags(page)
                  if tag == "a" and (a.get("href") or "").endswith(f"/{name}.ipynb")]
