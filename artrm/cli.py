@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from artrm.config import SECTIONS, ExecConfig, RunConfig, _hints
-from artrm.data.tasks import task_names
-from artrm.errors import ConfigError
+from artrm.data.tasks import get_task, task_names
+from artrm.errors import ConfigError, check_choice
 from artrm.experiments.profiles import PROFILES, Profile, get_profile
+from artrm.experiments.analyses import budget_configs, hl_configs
 from artrm.experiments.study import study_configs
 from artrm.paths import checkpoints_dir
-from artrm.registry import model_names
+from artrm.registry import model_names, rung
 from artrm.results.archive import import_archives, pack
 from artrm.results.migrate import migrate_store
 from artrm.results.store import ResultStore
@@ -35,6 +36,14 @@ from artrm.training.reevaluate import reevaluate, save_evaluations
 from artrm.training.resources import announcement, check_fits_memory
 from artrm.training.runtime import check_exec, resolve_device
 from artrm.training.train import Interrupted
+
+
+EXPERIMENTS: dict[str, Any] = {
+    "ladder": None,  # Profile.configs
+    "study": lambda profile, seeds, tasks: study_configs(profile, seeds, tasks),
+    "hl": lambda profile, seeds, tasks: hl_configs(profile, seeds),
+    "budget": lambda profile, seeds, tasks: budget_configs(profile, seeds),
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -137,8 +146,11 @@ def make_parser() -> Parser:
     g.add_argument("--tasks", nargs="+", default=None, help=", ".join(task_names()))
     g.add_argument("--seeds", type=int, nargs="+", default=None)
     g.add_argument("--force", action="store_true", help="train every run again from step 0")
-    g.add_argument("--study", action="store_true",
-                   help="the corrections study (artrm.experiments.study) instead of the ladder")
+    g.add_argument("--experiment", default="ladder", help=", ".join(EXPERIMENTS) + ": the "
+                   "ladder, the corrections study (artrm.experiments.study), or the H-L and "
+                   "budget analyses (artrm.experiments.analyses)")
+    g.add_argument("--study", action="store_const", const="study", dest="experiment",
+                   help="the same as --experiment study")
     g.add_argument("--workers", type=int, default=1,
                    help="parallel runs: processes sharing the CPU cores, or the GPUs in turn "
                         "(more workers than GPUs share them)")
@@ -208,16 +220,23 @@ def grid_configs(args: argparse.Namespace, profile: Profile) -> list[RunConfig]:
     models = tuple(args.models or ()) or None
     tasks = tuple(args.tasks or ()) or None
     seeds = tuple(args.seeds or ()) or None
-    if args.study:
-        configs = study_configs(profile, seeds, tasks)
-        covered = sorted({c.model for c in configs}, key=model_names().index)
-        for m in models or ():
-            if m not in covered:
-                raise ConfigError(f"models: the study has no runs of {m}; it covers "
-                                  f"{', '.join(covered)}")
-        configs = [c for c in configs if not models or c.model in models]
-    else:
+    check_choice("experiment", args.experiment, EXPERIMENTS)
+    for m in models or ():
+        rung(m)
+    for t in tasks or ():
+        get_task(t)
+    if args.experiment == "ladder":
         configs = profile.configs(models, tasks, seeds)
+    else:
+        configs = EXPERIMENTS[args.experiment](profile, seeds, tasks)
+        for name, chosen in (("models", models), ("tasks", tasks)):
+            covered = sorted({getattr(c, name[:-1]) for c in configs})
+            for value in chosen or ():
+                if value not in covered:
+                    raise ConfigError(f"{name}: the {args.experiment} experiment has no runs of "
+                                      f"{value}; it covers {', '.join(covered)}")
+        configs = [c for c in configs if (not models or c.model in models)
+                   and (not tasks or c.task in tasks)]
     changes = overrides(args)
     return [apply(c, changes) for c in configs]
 

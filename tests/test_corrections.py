@@ -3,6 +3,8 @@ and doing what they claim (the halting head learns, halted rows are frozen, ...)
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -23,6 +25,12 @@ SWITCHED = [
     ("trm", dict(yz_init="fixed")),
     ("trm", dict(pos_encoding="rope")),
     ("trm", ALL_TRM),
+    ("trm", dict(state_norm=True)),
+    ("trm", dict(state_norm=True, deep_supervision=True, halt_loss=0.5, halt_per="position")),
+    ("ut_level1", dict(state_norm=True)),
+    ("ut_level2", dict(state_norm=True)),
+    ("ut_level2", dict(deep_supervision=True)),
+    ("ut_level2", dict(state_norm=True, deep_supervision=True, full_compute=True)),
     ("ut_level2", dict(grad_cycles=2)),
     ("ut_level2", dict(yz_init="trained")),
     ("ut_level2", dict(full_compute=True)),
@@ -76,6 +84,12 @@ def counted(name: str, **switches):
     ("ut_level2", dict(grad_cycles=2, full_compute=True), 24, 24),
     ("ut_level2", dict(yz_init="trained", full_compute=True), 24, 15),
     ("ut", dict(full_compute=True), 24, 24),
+    ("trm", dict(state_norm=True), 24, 3),  # the norm adds no block pass, anywhere
+    ("ut_level2", dict(full_compute=True), 24, 12),
+    ("ut_level2", dict(full_compute=True, state_norm=True), 24, 12),
+    ("ut_level2", dict(full_compute=True, deep_supervision=True), 24, 12),
+    ("ut_level1", dict(full_compute=True), 24, 24),
+    ("ut_level1", dict(full_compute=True, state_norm=True), 24, 24),
 ])
 def test_block_pass_accounting_matches_the_counted_passes(name, switches, forward, backward):
     model = counted(name, **switches)
@@ -137,11 +151,54 @@ def test_deep_supervision_counts_every_step_in_the_loss():
     torch.testing.assert_close(deep(idx).logits, plain(idx).logits)
 
 
+def stream_rms(model, idx: torch.Tensor) -> list[float]:
+    """The rms of y after every dual step of one eval forward (all steps run)."""
+    seen: list[float] = []
+    hook = model.blocks[0].register_forward_hook(
+        lambda m, args, out: seen.append(float(out.pow(2).mean().sqrt())))
+    with torch.no_grad():
+        model(idx)
+    hook.remove()
+    return seen
+
+
+@pytest.mark.parametrize("name", ["ut_level1", "ut_level2", "trm"])
+def test_state_norm_keeps_the_streams_bounded_and_adds_no_parameters(name):
+    torch.manual_seed(0)
+    arch = tiny_arch(budget=24, dropout=0.0, full_compute=True)
+    free = build_model(name, arch).eval()
+    normed = build_model(name, replace(arch, state_norm=True)).eval()
+    normed.load_state_dict(free.state_dict())  # the norm has no parameters
+    idx = torch.randint(0, 14, (2, 12))
+    grows, bounded = stream_rms(free, idx), stream_rms(normed, idx)
+    assert grows[-1] > 20 * grows[0]  # the summed streams grow with the passes ...
+    assert max(bounded) < 3.0  # ... and stay at the scale of a normalised state plus one update
+    y, z = normed.cycle(normed.embed(idx), *normed.initial_state(normed.embed(idx)),
+                        normed.step(0), n_inner=1)
+    for stream in (y, z):  # every stream leaves its update with rms 1 per position (up to
+        # the epsilon, which weighs about 1% against the small states of an untrained block)
+        torch.testing.assert_close(stream.pow(2).mean(-1), torch.ones(2, 12), rtol=0,
+                                   atol=0.02)
+
+
+def test_deep_supervision_on_the_dual_nested_ut_adds_a_loss_per_act_step():
+    torch.manual_seed(0)
+    arch = tiny_arch(budget=24, dropout=0.0, full_compute=True)
+    plain = build_model("ut_level2", arch)
+    deep = build_model("ut_level2", replace(arch, deep_supervision=True))
+    deep.load_state_dict(plain.state_dict())
+    idx = torch.randint(0, 14, (2, 10))
+    torch.testing.assert_close(deep(idx).logits, plain(idx).logits, rtol=0, atol=0)
+    assert deep(idx, idx).loss > plain(idx, idx).loss + 1.0  # four more next-token losses
+
+
 @pytest.mark.parametrize("name,switches,message", [
     ("gpt", dict(halt_loss=0.5), "halt_loss applies to trm only"),
     ("ut_level1", dict(grad_cycles=2), "grad_cycles applies to ut_level2, trm only"),
     ("gpt_level2", dict(full_compute=True), "full_compute applies to"),
     ("ut", dict(yz_init="fixed"), "yz_init applies to"),
+    ("ut", dict(state_norm=True), "state_norm applies to ut_level1, ut_level2, trm only"),
+    ("ut_level1", dict(deep_supervision=True), "deep_supervision applies to ut_level2, trm"),
     ("trm", dict(grad_cycles=3), "grad_cycles must be at most the 2 cycles"),
     ("trm", dict(pos_encoding="alibi"), "pos_encoding must be one of learned, rope, none"),
 ])

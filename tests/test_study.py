@@ -11,7 +11,16 @@ from artrm.book import chapter
 from artrm.config import EvalConfig, OptimConfig
 from artrm.experiments.profiles import SMOKE
 from artrm.results.store import ResultStore
-from artrm.experiments.study import FIRST_SEED_ONLY, FIXES_OF, study_configs, sweep_steps, variant_of
+from artrm.experiments.study import (
+    BASELINES,
+    CONTROLS,
+    CORE,
+    FIXES_OF,
+    every_study_config,
+    study_configs,
+    sweep_steps,
+    variant_of,
+)
 from artrm.training.train import train
 
 # Two planned seeds, two-step runs: the whole study of one seed trains in seconds.
@@ -21,15 +30,27 @@ PROFILE = dataclasses.replace(
     eval=EvalConfig(lengths=(3,), n_problems=4, every=2, curve_lengths=(3,)))
 
 
-def test_every_variant_once_per_seed_and_first_seed_only_variants_once():
+def test_core_variants_every_seed_the_screen_on_the_first_and_controls_never():
     first = study_configs(PROFILE, (1337,))
     later = study_configs(PROFILE, (1338,))
-    per_seed = 2 + sum(len(fixes) + 2 for fixes in FIXES_OF.values())  # baselines, faithful, all
-    assert len(first) == per_seed and len(later) == per_seed - len(FIRST_SEED_ONLY)
+    core = len(BASELINES) + len(FIXES_OF) * len(CORE)
+    assert len(later) == core
+    assert {variant_of(c) for c in later} == {"faithful", *CORE}
+    screen = sum(len([f for f in fixes if f not in CORE]) + 1 for fixes in FIXES_OF.values())
+    assert len(first) == core + screen - 1  # trm's yz_trained alone is a control
     names = [(c.model, variant_of(c)) for c in first]
     assert len(set(names)) == len(names)  # each config names exactly one variant
-    assert not FIRST_SEED_ONLY & {(c.model, variant_of(c)) for c in later}
+    assert not CONTROLS & set(names)
+    assert CONTROLS <= {(c.model, variant_of(c)) for c in every_study_config(PROFILE)}
     assert len({c.hash for c in study_configs(PROFILE)}) == len(first) + len(later)
+
+
+def test_all_combines_every_correction_of_the_rung():
+    cfg = next(c for c in study_configs(PROFILE, (1337,)) if c.model == "trm"
+               and variant_of(c) == "all")
+    a = cfg.arch
+    assert (a.state_norm, a.deep_supervision, a.halt_loss, a.grad_cycles, a.yz_init,
+            a.pos_encoding) == (True, True, 0.5, 2, "trained", "rope")
 
 
 def test_sweep_goes_below_at_and_above_the_trained_steps():
@@ -38,7 +59,8 @@ def test_sweep_goes_below_at_and_above_the_trained_steps():
 
 
 def test_a_chapter_trains_its_seeds_and_only_loads_the_others(data_dir):
-    extra = next(c for c in study_configs(PROFILE, (1338,)) if variant_of(c) == "all")
+    extra = next(c for c in every_study_config(PROFILE) if c.seed == 1338
+                 and variant_of(c) == "rope")  # a stored screen run of a later seed
     ResultStore().save(train(extra, keep_checkpoint=False))  # a stored run of the 2nd seed
     ch = chapter.Chapter(PROFILE, "cpu", ("copy",), (1337,))
     records = chapter.study_runs(ch)

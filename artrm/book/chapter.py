@@ -21,7 +21,14 @@ from artrm.training.reevaluate import reevaluate, save_evaluations, stored_evalu
 from artrm.book.report import paired_difference
 from artrm.training.runtime import resolve_device
 from artrm.results.store import Record, ResultStore
-from artrm.experiments.study import BASELINES, FIXES_OF, study_configs, sweep_steps, variant_of
+from artrm.experiments.study import (
+    BASELINES,
+    FIXES_OF,
+    every_study_config,
+    study_configs,
+    sweep_steps,
+    variant_of,
+)
 from artrm.data.tasks import (
     IGNORE,
     task_names,
@@ -106,19 +113,18 @@ def runs(ch: Chapter, models: list[str]) -> list[Record]:
 
 
 def study_runs(ch: Chapter) -> list[Record]:
-    """The corrections study: trained-or-loaded for the chapter's seeds, plus every run of the
-    profile's other planned study seeds that is already stored (loaded, never trained), so
-    that a partly run study shows all it has without training the rest."""
+    """The corrections study: trained-or-loaded for the chapter's seeds, plus every stored run
+    of the study's other variants and planned seeds (loaded, never trained), so that a partly
+    run study shows all it has without training the rest."""
     configs = study_configs(ch.profile, ch.seeds, ch.study_tasks)
     store = ResultStore()
     check_feasible(ch.profile, configs, resolve_device(ch.device), store, ch.force_retrain)
     exe = ExecConfig(device=ch.device, progress=False)
     records = run_grid(configs, exe, store, label=f"{ch.profile.name}-study",
                        force=ch.force_retrain, log=lambda line: None)
-    others = tuple(s for s in ch.profile.study_seeds if s not in ch.seeds)
-    if not others:
-        return records
-    stored = (store.find(c) for c in study_configs(ch.profile, others, ch.study_tasks))
+    trained = {c.hash for c in configs}
+    stored = (store.find(c) for c in every_study_config(ch.profile, ch.study_tasks)
+              if c.hash not in trained)
     return records + [r for r in stored if r is not None]
 
 
