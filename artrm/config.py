@@ -158,7 +158,8 @@ class ArchConfig(Section):
     yz_init: str = param("learned", "initial y, z: learned (detached in the nested rungs), "
                          "trained, or fixed buffers", choices=YZ_INITS, rung_specific=True,
                          correction=True)
-    state_norm: bool = param(False, "RMS-normalise y and z after every update (bounded state)",
+    state_norm: bool = param(False, "RMS-normalise the summed input of every block pass of the "
+                             "dual streams (bounded state)",
                              rung_specific=True, correction=True)
     halt_loss: float = param(0.0, "weight of the BCE loss that trains the TRM halting head",
                              low=0, rung_specific=True, correction=True)

@@ -8,6 +8,7 @@ is one file with one decorated class.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from artrm.errors import check_choice
@@ -20,6 +21,8 @@ RUNGS: dict[str, type[ARModel]] = {}  # name -> class, in registration (ladder) 
 
 def register(cls: type[ARModel]) -> type[ARModel]:
     """Class decorator: add a rung at the end of the ladder."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", cls.name):
+        raise ValueError(f"a rung name must be lower-case letters, digits and _; got {cls.name!r}")
     if RUNGS.get(cls.name, cls) is not cls:
         raise ValueError(f"a rung named {cls.name!r} is already registered")
     RUNGS[cls.name] = cls

@@ -172,13 +172,14 @@ def test_state_norm_keeps_the_streams_bounded_and_adds_no_parameters(name):
     idx = torch.randint(0, 14, (2, 12))
     grows, bounded = stream_rms(free, idx), stream_rms(normed, idx)
     assert grows[-1] > 20 * grows[0]  # the summed streams grow with the passes ...
-    assert max(bounded) < 3.0  # ... and stay at the scale of a normalised state plus one update
-    y, z = normed.cycle(normed.embed(idx), *normed.initial_state(normed.embed(idx)),
-                        normed.step(0), n_inner=1)
-    for stream in (y, z):  # every stream leaves its update with rms 1 per position (up to
-        # the epsilon, which weighs about 1% against the small states of an untrained block)
-        torch.testing.assert_close(stream.pow(2).mean(-1), torch.ones(2, 12), rtol=0,
-                                   atol=0.02)
+    assert max(bounded) < 2.0  # ... and stay at the scale of a normalised input plus an update
+    inputs: list[torch.Tensor] = []
+    hook = normed.blocks[0].register_forward_pre_hook(lambda m, args: inputs.append(args[0]))
+    with torch.no_grad():
+        normed(idx)
+    hook.remove()
+    for h in inputs:  # every block pass reads a unit-rms input at every position
+        torch.testing.assert_close(h.pow(2).mean(-1), torch.ones(2, 12), rtol=0, atol=0.05)
 
 
 def test_deep_supervision_on_the_dual_nested_ut_adds_a_loss_per_act_step():

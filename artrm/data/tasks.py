@@ -21,6 +21,7 @@ of its first data worker; this is the deliberate fix.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import torch
@@ -109,6 +110,9 @@ TASK_REGISTRY: dict[str, Task] = {}
 
 
 def register_task(task: Task) -> Task:
+    """Add a task (its name is used in file names: lower-case letters, digits and _)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", task.name):
+        raise ValueError(f"a task name must be lower-case letters, digits and _; got {task.name!r}")
     if TASK_REGISTRY.get(task.name, task) is not task:
         raise ValueError(f"a task named {task.name!r} is already registered")
     TASK_REGISTRY[task.name] = task

@@ -31,10 +31,15 @@ class DualUT(UniversalTransformer):
     passes, so budget B gives N = floor(B/2) steps. Backprop through every step run.
 
     Corrections (off by default): `yz_init="fixed"`: y_0, z_0 are fixed random buffers, as
-    in the original TRM. `state_norm`: each stream is RMS-normalised after its update,
-    z_t = N(f(...)), y_t = N(f(...)) with N(h) = h / rms(h), no learned scale (0 parameters),
-    as TRM's post-norm blocks keep its state bounded; without it the summed streams grow
-    geometrically with the passes.
+    in the original TRM. `state_norm`: the summed input of every block pass is RMS-normalised,
+
+        z_t = f(N(x + y_{t-1} + z_{t-1} + e_t)),   y_t = f(N(y_{t-1} + z_t + e_t))   (eq. state-norm)
+
+    with N(h) = h / rms(h) and no learned scale (0 parameters), so each pass starts from a
+    unit-rms residual stream and the carried states stay bounded, as TRM's normalised blocks
+    keep its state bounded; without it the summed streams grow geometrically with the passes.
+    (Normalising each stream after its update instead, N(f(...)), was tried first: with the
+    input embeddings at their initial scale it did not learn copy in a pilot run.)
     """
 
     name = "ut_level1"
@@ -70,8 +75,8 @@ class DualUT(UniversalTransformer):
         """n_inner reasoning updates, then one answer update: n_inner + 1 block passes."""
         norm = rms_norm if self.arch.state_norm else _identity
         for _ in range(n_inner):
-            z = norm(self.f(x + y + z + e))
-        return norm(self.f(y + z + e)), z
+            z = self.f(norm(x + y + z + e))
+        return self.f(norm(y + z + e)), z
 
     def refine(self, x: torch.Tensor, state: Pair, t: int) -> Pair:
         y, z = state

@@ -62,6 +62,8 @@ def read_archive(path: Path) -> list[Record]:
                 records.append(migrate_record(parse(fh.read(), where), where))
     except (OSError, EOFError, tarfile.TarError, zlib.error) as err:
         raise ConfigError(f"archive {path} cannot be read: {err}") from None
+    if not records:
+        raise ConfigError(f"archive {path} cannot be read: it holds no run records")
     return records
 
 

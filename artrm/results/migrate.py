@@ -40,6 +40,10 @@ ADDED_IN_2 = {"arch": {"vocab_size": 14, "state_norm": False}}  # their schema-1
 def v1_hash(config: dict[str, Any]) -> str:
     """The schema-1 hash of a stored schema-1 config."""
     kept: dict[str, Any] = {}
+    if set(config) - set(V1_DEFAULTS) - {"model", "task"} or any(
+            isinstance(config[k], dict) and set(config[k]) - set(V1_DEFAULTS[k])
+            for k in V1_DEFAULTS if k in config and isinstance(V1_DEFAULTS[k], dict)):
+        return ""  # fields schema 1 never had: not a schema-1 config
     for key, value in config.items():
         default = V1_DEFAULTS.get(key)
         if isinstance(default, dict):

@@ -104,8 +104,17 @@ class ResultStore:
         if not re.fullmatch(r"[0-9a-f]{4,64}", key):
             raise ConfigError(f"--run must be a record file or 4 to 64 hex digits of a config "
                               f"hash; got {key!r}")
-        hits = [r for p in self.root.glob(f"*-{key[:12]}*.json")
-                if (r := self._read_or_warn(p)) is not None and r["config_hash"].startswith(key)]
+        hits, bad = [], []
+        for p in sorted(self.root.glob(f"*-{key[:12]}*.json")):
+            try:
+                record = self.read(p)
+            except BadRecord as err:  # a garbage file sharing the prefix: only if nothing else
+                bad.append(err)
+                continue
+            if record["config_hash"].startswith(key):
+                hits.append(record)
+        if not hits and bad:
+            raise bad[0]
         if len(hits) != 1:
             raise ConfigError(f"--run must name one stored run: {key!r} matches {len(hits)} "
                               f"records in {self.root}")

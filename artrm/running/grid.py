@@ -32,7 +32,13 @@ from artrm.results.store import Record, ResultStore
 from artrm.running.ray_backend import run_on_ray
 from artrm.training.reevaluate import derived_record
 from artrm.training.resources import estimate
-from artrm.training.train import STOP_SIGNALS, Interrupted, train
+from artrm.training.train import (
+    STOP_SIGNALS,
+    Interrupted,
+    checkpoint_path,
+    read_checkpoint,
+    train,
+)
 
 Log = Callable[[str], None]
 BACKENDS = ("local", "ray")
@@ -54,6 +60,9 @@ def run_or_load(cfg: RunConfig, exe: ExecConfig, store: ResultStore, label: str 
         return record, "loaded"
     store.check_writable()
     check_writable((checkpoints or checkpoints_dir()), "the checkpoints folder")
+    ckpt = checkpoint_path(cfg, checkpoints)
+    if not force and ckpt.exists():  # a bad checkpoint is refused before anything is written
+        read_checkpoint(ckpt, cfg, torch.device("cpu"))
     with store.training_lock(cfg, log or stderr_log):
         if not force and (record := store.find(cfg)) is not None:
             return record, "loaded"  # trained meanwhile by the process we waited for
@@ -90,13 +99,18 @@ def worker_execs(exe: ExecConfig, workers: int) -> list[ExecConfig]:
 
 
 _WORKER_EXEC: ExecConfig | None = None  # set once in each worker process
+_STOPPING: Any = None  # the pool's "stop" event, in each worker process
 
 
-def _claim(slots: Queue, parent: int) -> None:
+class NotStarted(Exception):
+    """A queued run that a worker did not start because the grid is stopping."""
+
+
+def _claim(slots: Queue, parent: int, stopping: Any) -> None:
     """Worker start-up: take an exec slot, and exit as soon as the grid process is gone (a
     killed grid must not leave orphans training on; checkpoints make the runs resumable)."""
-    global _WORKER_EXEC
-    _WORKER_EXEC = slots.get()
+    global _WORKER_EXEC, _STOPPING
+    _WORKER_EXEC, _STOPPING = slots.get(), stopping
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -118,11 +132,16 @@ def worker_pool(exe: ExecConfig, workers: int) -> ProcessPoolExecutor:
     slots = ctx.Queue()
     for slot in worker_execs(exe, workers):
         slots.put(slot)
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_claim,
-                               initargs=(slots, os.getpid()))
+    stopping = ctx.Event()  # set when the grid stops: queued runs are not started
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_claim,
+                               initargs=(slots, os.getpid(), stopping))
+    pool.stopping = stopping  # type: ignore[attr-defined]
+    return pool
 
 
 def _worker_run(cfg: RunConfig, root: str, label: str | None, force: bool) -> tuple[Record, str]:
+    if _STOPPING is not None and _STOPPING.is_set():
+        raise NotStarted(cfg.hash)
     return run_or_load(cfg, worker_exec(), ResultStore(Path(root)), label, force)
 
 
@@ -172,6 +191,7 @@ def forwarded_signals(pool: ProcessPoolExecutor) -> Iterator[list[int]]:
         if caught:
             return
         caught.append(signum)
+        pool.stopping.set()  # type: ignore[attr-defined]
         for process in list(getattr(pool, "_processes", {}).values()):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signum)
@@ -181,7 +201,7 @@ def forwarded_signals(pool: ProcessPoolExecutor) -> Iterator[list[int]]:
         signal.signal(s, handler)
     try:
         yield caught
-    except Interrupted:
+    except (Interrupted, NotStarted):
         if not caught:
             raise
     finally:

@@ -1,0 +1,302 @@
+"""Nothing lost, nothing stale: honest caching, --force, locks and single writers, signals,
+kill -9 and resume, divergence, stale temporaries, and the schema-1 migration."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from artrm.config import EvalConfig, ExecConfig, OptimConfig, RunConfig
+from artrm.errors import ConfigError
+from artrm.experiments.profiles import SMOKE
+from artrm.results.migrate import migrate_store, v1_hash
+from artrm.results.store import ResultStore
+from artrm.running.grid import run_or_load
+from artrm.training import train as train_module
+from artrm.training.reevaluate import reevaluate
+from artrm.training.train import Diverged, checkpoint_path, train
+from tests.conftest import tiny_run
+
+QUIET = ExecConfig(progress=False)
+SMOKE_TRAIN = ["train", "--model", "gpt_level1", "--task", "copy", "--profile", "smoke",
+               "--no-progress"]
+
+
+def cli(*args: str, data: Path, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "ARTRM_DATA": str(data), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "artrm", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def steps_trained(monkeypatch) -> list[int]:
+    """Count the training steps every Trainer of this process runs."""
+    calls: list[int] = []
+    real = train_module.Trainer.train_step
+
+    def counted(self):
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(train_module.Trainer, "train_step", counted)
+    return calls
+
+
+# -- caching -----------------------------------------------------------------------------------
+def test_force_trains_again_from_step_0_even_with_a_final_checkpoint(data_dir, monkeypatch):
+    cfg = tiny_run("gpt_level1", "copy", steps=6)
+    store = ResultStore()
+    first, how = run_or_load(cfg, QUIET, store)
+    assert how == "trained" and checkpoint_path(cfg).exists()
+    calls = steps_trained(monkeypatch)
+    again, how = run_or_load(cfg, QUIET, store, force=True)
+    assert how == "trained" and len(calls) == 6  # every step again, none resumed
+    assert again["curves"] == first["curves"]  # deterministic: the same run
+    assert again["provenance"]["created"] >= first["provenance"]["created"]
+
+
+def test_evaluation_only_changes_reevaluate_the_checkpoint(data_dir, monkeypatch):
+    cfg = tiny_run("gpt_level1", "copy", steps=6)
+    store = ResultStore()
+    trained, _ = run_or_load(cfg, QUIET, store)
+    calls = steps_trained(monkeypatch)
+    other = cfg.replace(eval=dataclasses.replace(cfg.eval, lengths=(5, 3), decoding="greedy"))
+    record, how = run_or_load(other, QUIET, store)
+    assert how == "re-evaluated" and not calls
+    assert set(record["final"]) == {"3", "5"} and record["config_hash"] == other.hash
+    assert record["derived_from"]["config_hash"] == cfg.hash
+    assert record["curves"] == trained["curves"]
+    checkpoint_path(cfg).unlink()  # elsewhere, without the checkpoint: said, not retrained
+    with pytest.raises(ConfigError, match="has no checkpoint"):
+        run_or_load(other.replace(eval=dataclasses.replace(other.eval, n_problems=3)), QUIET,
+                    store)
+    assert not calls
+
+
+def test_equivalent_configs_hash_alike():
+    base = tiny_run("ut", "copy")
+    same = base.replace(
+        optim=OptimConfig(steps=12, batch_size=8, lr=0.001),
+        eval=EvalConfig(lengths=[4, 3, 4], n_problems=8, every=4, curve_lengths=(3,)))
+    assert same == base and same.hash == base.hash
+    assert base.replace(optim=dataclasses.replace(base.optim, lr=1)).hash == \
+        base.replace(optim=dataclasses.replace(base.optim, lr=1.0)).hash
+    assert RunConfig.from_dict(json.loads(json.dumps(base.to_dict()))).hash == base.hash
+
+
+FIELDS = {  # a field per section with values to draw from
+    ("arch", "n_embd"): [16, 32], ("arch", "dropout"): [0.0, 0.1], ("arch", "budget"): [6, 12],
+    ("arch", "pos_encoding"): ["learned", "rope"], ("data", "padding"): ["block", "trim"],
+    ("optim", "lr"): [1e-3, 3e-4], ("optim", "weight_decay"): [0.0, 0.01],
+    ("optim", "steps"): [4, 5], ("eval", "lengths"): [(3,), (3, 4)],
+    ("eval", "decoding"): ["sample", "greedy"], ("top", "seed"): [-1, 7],
+    ("top", "precision"): ["fp32", "tf32"],
+}
+configs = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in FIELDS.items()})
+
+
+def build(choice: dict) -> RunConfig:
+    base = tiny_run("ut", "copy")
+    sections = {s: {} for s in ("arch", "data", "optim", "eval", "top")}
+    for (section, name), value in choice.items():
+        sections[section][name] = value
+    top = sections.pop("top")
+    return base.replace(**top, **{s: dataclasses.replace(getattr(base, s), **v)
+                                  for s, v in sections.items()})
+
+
+@settings(max_examples=200, deadline=None)
+@given(configs, configs)
+def test_different_configs_never_share_a_hash(a, b):
+    x, y = build(a), build(b)
+    assert (x.hash == y.hash) == (x.to_dict() == y.to_dict())
+    assert (x.train_hash == y.train_hash) == ({**x.to_dict(), "eval": 0} ==
+                                              {**y.to_dict(), "eval": 0})
+
+
+def test_a_stored_record_is_only_reused_for_its_own_full_config(data_dir):
+    cfg = tiny_run("gpt_level1", "copy", steps=4)
+    store = ResultStore()
+    record, _ = run_or_load(cfg, QUIET, store)
+    record["config"]["optim"]["weight_decay"] = 0.5  # edited on disk: config and hash disagree
+    store.path_for(cfg).write_text(json.dumps(record))
+    assert store.find(cfg) is None
+
+
+# -- locks and single writers -------------------------------------------------------------------
+def test_a_second_train_of_a_running_config_waits_and_loads(data_dir):
+    first = cli(*SMOKE_TRAIN, "--steps", "60", data=data_dir)
+    time.sleep(3)
+    second = cli(*SMOKE_TRAIN, "--steps", "60", data=data_dir)
+    out1, err1 = first.communicate(timeout=300)
+    out2, err2 = second.communicate(timeout=300)
+    assert first.returncode == second.returncode == 0, err1 + err2
+    said = sorted(out.splitlines()[0].split(": ", 1)[1].split(";")[0] for out in (out1, out2))
+    assert said == ["loaded from the store", "trained"], (out1, out2)
+    assert "waiting: process" in err2 + err1
+
+
+def test_concurrent_eval_saves_keep_every_evaluation(data_dir):
+    cfg = tiny_run("gpt_level1", "copy", steps=4)
+    store = ResultStore()
+    run_or_load(cfg, QUIET, store)
+    evals = [cli("eval", "--run", cfg.hash[:12], "--lengths", str(n), "--n-problems", "64",
+                 "--save", data=data_dir) for n in (3, 4, 5)]
+    for p in evals:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    saved = store.find(cfg)["evaluations"]
+    assert sorted(tuple(e["metrics"]) for e in saved) == [("3",), ("4",), ("5",)]
+
+
+def test_eval_refuses_a_checkpoint_that_is_not_at_the_last_step(data_dir, tmp_path):
+    cfg = tiny_run("gpt_level1", "copy", steps=8)
+    record, _ = run_or_load(cfg, QUIET, ResultStore())
+    assert train(cfg, QUIET, checkpoints=tmp_path, stop_at=4) is None  # a step-4 checkpoint
+    (tmp_path / cfg.train_hash[:16] / "checkpoint.pt").replace(checkpoint_path(cfg))
+    with pytest.raises(ConfigError, match="is at step 4, not at the run's last step 8"):
+        reevaluate(record, lengths=(3,))
+
+
+# -- interruption --------------------------------------------------------------------------------
+def interrupt_when_checkpointed(proc: subprocess.Popen, data: Path, signum: int) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((data / "checkpoints").rglob("checkpoint.pt")):
+        time.sleep(0.1)
+    proc.send_signal(signum)
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_training_with_a_checkpoint_and_one_line(data_dir, signum, code):
+    proc = cli(*SMOKE_TRAIN, "--steps", "400", "--eval-every", "400", "--checkpoint-every", "5",
+               data=data_dir)
+    interrupt_when_checkpointed(proc, data_dir, signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert err.count("\n") == 1 and "interrupted by SIG" in err and "checkpoint saved" in err
+    assert not list((data_dir / "runs").glob("*.json"))
+    step = int(err.split(" at step ")[1].split()[0])
+    assert 5 <= step < 400
+
+
+def test_kill_9_then_rerun_gives_the_uninterrupted_run(data_dir, tmp_path):
+    args = (*SMOKE_TRAIN, "--steps", "80", "--eval-every", "20", "--checkpoint-every", "10")
+    proc = cli(*args, data=data_dir)
+    interrupt_when_checkpointed(proc, data_dir, signal.SIGKILL)
+    proc.wait(timeout=60)
+    resumed = cli(*args, data=data_dir)
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    straight = cli(*args, data=tmp_path / "straight")
+    straight.communicate(timeout=300)
+    a, b = (json.loads(next((d / "runs").glob("*.json")).read_text())
+            for d in (data_dir, tmp_path / "straight"))
+    for r in (a, b):
+        r.pop("provenance")
+    assert a == b
+
+
+def test_a_signal_stops_the_grid_from_dispatching(data_dir):
+    grid = cli("grid", "--profile", "smoke", "--workers", "2", "--steps", "300",
+               "--eval-every", "300", "--checkpoint-every", "5", data=data_dir)
+    interrupt_when_checkpointed(grid, data_dir, signal.SIGINT)
+    _, err = grid.communicate(timeout=180)
+    assert grid.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("artrm: error: interrupted by SIGINT")
+    started = len(list((data_dir / "checkpoints").rglob("checkpoint.pt")))
+    assert started <= 4 < len(SMOKE.configs())  # two running runs (and no more) were started
+
+
+def test_stale_temporaries_are_removed_when_a_grid_starts(data_dir):
+    runs = data_dir / "runs"
+    runs.mkdir(parents=True)
+    stale, fresh = runs / ".x.json.abc.tmp", runs / ".y.json.def.tmp"
+    stale.write_text("half")
+    fresh.write_text("half")
+    os.utime(stale, (time.time() - 3600,) * 2)
+    proc = cli("grid", "--profile", "smoke", "--models", "gpt", "--tasks", "copy", "--steps",
+               "2", "--eval-every", "2", data=data_dir)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert not stale.exists() and fresh.exists()  # a recent one may be a write in progress
+
+
+# -- failures stop early and cleanly ------------------------------------------------------------
+def test_a_non_finite_loss_stops_the_run_and_stores_nothing(data_dir, monkeypatch):
+    import artrm.models.base as base
+
+    real = base.token_loss
+    calls = []
+
+    def poisoned(logits, targets):
+        calls.append(1)
+        loss = real(logits, targets)
+        return loss * float("nan") if len(calls) == 3 else loss
+
+    monkeypatch.setattr(base, "token_loss", poisoned)
+    cfg = tiny_run("gpt_level1", "copy", steps=8)
+    with pytest.raises(Diverged, match="the loss is nan at step 3"):
+        run_or_load(cfg, QUIET, ResultStore())
+    assert not list((data_dir / "runs").glob("*.json")) if (data_dir / "runs").exists() else True
+    state = torch.load(checkpoint_path(cfg), weights_only=True) if checkpoint_path(
+        cfg).exists() else None
+    assert state is None or state["progress"]["step"] < 3  # no non-finite weights kept
+
+
+def test_a_results_folder_that_cannot_be_written_is_refused_before_training(data_dir,
+                                                                           monkeypatch):
+    data_dir.mkdir(parents=True)
+    (data_dir / "runs").write_text("a file where the folder should be")
+    calls = steps_trained(monkeypatch)
+    with pytest.raises(ConfigError, match="the results folder .* cannot be created"):
+        run_or_load(tiny_run("gpt_level1", "copy", steps=4), QUIET, ResultStore())
+    assert not calls
+
+
+# -- migration ------------------------------------------------------------------------------------
+def schema_1(record: dict) -> dict:
+    """`record` as schema 1 stored it: the old config fields and the old hash."""
+    config = json.loads(json.dumps(record["config"]))
+    del config["arch"]["vocab_size"], config["arch"]["state_norm"]
+    return {**record, "schema": 1, "config": config, "config_hash": v1_hash(config)}
+
+
+def test_schema_1_records_migrate_after_their_old_hash_is_verified(data_dir):
+    cfg = tiny_run("trm", "copy", steps=4)
+    record = train(cfg, QUIET)
+    runs = data_dir / "runs"
+    runs.mkdir(parents=True)
+    old = schema_1(record)
+    (runs / f"trm-copy-s7-{old['config_hash'][:12]}.json").write_text(json.dumps(old))
+    old_ckpt = data_dir / "checkpoints" / old["config_hash"][:16] / "checkpoint.pt"
+    old_ckpt.parent.mkdir(parents=True)
+    state = torch.load(checkpoint_path(cfg), weights_only=True)
+    del state["train_hash"]
+    torch.save({**state, "config_hash": old["config_hash"]}, old_ckpt)
+    checkpoint_path(cfg).unlink()
+    assert migrate_store(runs, data_dir / "checkpoints") == (1, 1)
+    migrated = ResultStore().find(cfg)
+    assert migrated["migrated_from"]["config_hash"] == old["config_hash"]
+    assert {k: v for k, v in migrated.items() if k != "migrated_from"} == record
+    assert checkpoint_path(cfg).exists() and not old_ckpt.exists()
+    reevaluate(migrated, lengths=(3,))  # the moved checkpoint is this run's
+
+
+def test_a_schema_1_record_whose_hash_does_not_rederive_is_not_migrated(data_dir):
+    record = schema_1(train(tiny_run("gpt", "copy", steps=4), QUIET, keep_checkpoint=False))
+    record["config"]["optim"]["lr"] = 0.5
+    runs = data_dir / "runs"
+    runs.mkdir(parents=True)
+    (runs / "gpt-copy-s7-000000000000.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match="does not re-derive"):
+        migrate_store(runs, data_dir / "checkpoints")
