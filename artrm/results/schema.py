@@ -39,9 +39,14 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+NUMBER_LIST = re.compile(r"\[\s+(-?[\d.eE+-]+(?:,\s+-?[\d.eE+-]+)*)\s+\]")
+
+
 def dumps(record: Record) -> str:
-    """A record as stored: indented, strict JSON (a non-finite number is an error)."""
-    return json.dumps(record, indent=1, allow_nan=False) + "\n"
+    """A record as stored: indented, strict JSON (a non-finite number is an error), with each
+    list of numbers (the per-step curves) on one line."""
+    text = json.dumps(record, indent=1, allow_nan=False)
+    return NUMBER_LIST.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text) + "\n"
 
 
 def validate(record: Any, where: str) -> Record:
