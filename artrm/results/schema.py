@@ -107,6 +107,13 @@ def validate(record: Any, where: str) -> Record:
              and e.get("full_compute") in (None, True, False) and _count(e.get("trained_steps")),
              f"evaluations[{i}]", "must describe one evaluation")
         _metrics(e.get("metrics"), f"{where}: field evaluations[{i}].metrics", None)
+    trace = record.get("state_trace")
+    if trace is not None:
+        need(isinstance(trace, dict) and _number(trace.get("x_rms")) and all(
+            isinstance(trace.get(k), list) and all(_number(v) for v in trace[k])
+            for k in ("rms", "input_rms", "halt_p")) and isinstance(trace.get("stream"), list)
+            and len(trace["stream"]) == len(trace["rms"]), "state_trace",
+            "must hold x_rms and lists stream, rms, input_rms and halt_p")
     return record
 
 
