@@ -1,10 +1,10 @@
 """artrm: the executable companion to "Tiny Autoregressive Recursive Models"."""
 
 from artrm.config import ArchConfig, DataConfig, EvalConfig, ExecConfig, OptimConfig, RunConfig
+from artrm.data.tasks import task_names
 from artrm.errors import ConfigError
 from artrm.models import MODELS, build_model
 from artrm.registry import model_names
-from artrm.data.tasks import task_names
 
 __version__ = "0.1.0"
 

@@ -18,12 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from artrm.config import SECTIONS, ExecConfig, RunConfig, _hints
+from artrm.config import SECTIONS, ExecConfig, RunConfig, field_types
 from artrm.data.tasks import get_task, task_names
 from artrm.errors import ConfigError, check_choice
+from artrm.experiments import EXPERIMENTS
 from artrm.experiments.profiles import PROFILES, Profile, get_profile
-from artrm.experiments.analyses import budget_configs, hl_configs
-from artrm.experiments.study import study_configs
 from artrm.paths import checkpoints_dir
 from artrm.registry import model_names, rung
 from artrm.results.archive import import_archives, pack
@@ -36,14 +35,6 @@ from artrm.training.reevaluate import reevaluate, save_evaluations
 from artrm.training.resources import announcement, check_fits_memory
 from artrm.training.runtime import check_exec, resolve_device
 from artrm.training.train import Interrupted
-
-
-EXPERIMENTS: dict[str, Any] = {
-    "ladder": None,  # Profile.configs
-    "study": lambda profile, seeds, tasks: study_configs(profile, seeds, tasks),
-    "hl": lambda profile, seeds, tasks: hl_configs(profile, seeds),
-    "budget": lambda profile, seeds, tasks: budget_configs(profile, seeds),
-}
 
 
 class Parser(argparse.ArgumentParser):
@@ -64,7 +55,7 @@ def flag_of(f: dataclasses.Field) -> str:
 def add_fields(p: argparse.ArgumentParser, cls: type, prefix: str, title: str) -> None:
     """One flag per CLI field of dataclass `cls`; the value lands in `<prefix>.<field>`."""
     group = p.add_argument_group(title)
-    hints = _hints(cls)
+    hints = field_types(cls)
     for f in dataclasses.fields(cls):
         if not f.metadata.get("cli", True) or "help" not in f.metadata:
             continue

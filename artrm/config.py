@@ -55,7 +55,7 @@ class Section:
     become sorted tuples), so equivalent configs are equal and hash alike."""
 
     def __post_init__(self) -> None:
-        hints = _hints(type(self))
+        hints = field_types(type(self))
         for f in dataclasses.fields(self):
             value = _checked(f.name, getattr(self, f.name), hints[f.name], f.metadata)
             object.__setattr__(self, f.name, value)
@@ -66,7 +66,8 @@ class Section:
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved type of every field of a config dataclass."""
     return typing.get_type_hints(cls)
 
 

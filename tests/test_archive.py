@@ -8,10 +8,10 @@ import tarfile
 
 import pytest
 
-from artrm.results.archive import import_archives, pack, read_archive
 from artrm.cli import main
 from artrm.config import ExecConfig
 from artrm.errors import ConfigError
+from artrm.results.archive import import_archives, pack, read_archive
 from artrm.results.store import ResultStore
 from artrm.training.train import train
 from tests.conftest import tiny_run

@@ -8,7 +8,6 @@ import sys
 import pytest
 
 
-
 def run_cli(*args: str, env_dir=None):
     import os
     env = {**os.environ, "ARTRM_DATA": str(env_dir)} if env_dir else None
@@ -24,8 +23,10 @@ BAD = [
     (["train", "--model", "gpt", "--task", "copy", "--device", "tpu"],
      "device must be one of cpu, cuda, auto"),
     (["train", "--model", "gpt", "--task", "copy", "--device", "cuda"], "not available"),
-    (["train", "--model", "gpt", "--task", "copy", "--steps", "0"], "steps must lie in [1, 10,000,000]"),
-    (["train", "--model", "gpt", "--task", "copy", "--batch-size", "-4"], "batch_size must lie in [1, "),
+    (["train", "--model", "gpt", "--task", "copy", "--steps", "0"],
+     "steps must lie in [1, 10,000,000]"),
+    (["train", "--model", "gpt", "--task", "copy", "--batch-size", "-4"],
+     "batch_size must lie in [1, "),
     (["train", "--model", "gpt", "--task", "copy", "--n-embd", "-8"], "n_embd must lie in [1, "),
     (["train", "--model", "ut_level1", "--task", "copy", "--budget", "1"],
      "budget must be at least 2 for ut_level1"),

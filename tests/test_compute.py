@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from artrm import build_model, model_names
-from artrm.models.compute import LoopPlan, match_budget
 from artrm.config import ArchConfig
 from artrm.errors import ConfigError
+from artrm.models.compute import LoopPlan, match_budget
 from tests.conftest import tiny_arch
 
 PAPER_PARAMS = {"gpt": 42_640_142, "gpt_level1": 1_853_966, "gpt_level2": 1_863_182,

@@ -7,8 +7,8 @@ import torch
 
 from artrm import build_model, model_names
 from artrm.config import ExecConfig
-from artrm.training.evaluate import evaluate, generate, predict
 from artrm.data.tasks import eval_problems
+from artrm.training.evaluate import evaluate, generate, predict
 from artrm.training.train import Trainer
 from tests.conftest import tiny_arch, tiny_run
 

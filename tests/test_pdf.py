@@ -66,7 +66,7 @@ def title(notebook: Path) -> str:
 
 def test_page_count_is_plausible_for_the_chapters(pdf, pages):
     count = int(re.search(r"^Pages:\s+(\d+)", poppler("pdfinfo", str(pdf)), re.M).group(1))
-    documents = len(notebook_names()) + 3  # the introduction, the chapters, "How to cite", references
+    documents = len(notebook_names()) + 3  # introduction, chapters, "How to cite", references
     assert 1 + documents <= count <= 12 * documents, count  # a title page; each starts a page
     assert len(pages) == count
 

@@ -8,10 +8,10 @@ import pytest
 import ray
 
 from artrm.config import ExecConfig
-from artrm.running.grid import run_grid
 from artrm.experiments.profiles import SMOKE
-from artrm.running.ray_backend import task_exec
 from artrm.results.store import ResultStore
+from artrm.running.grid import run_grid
+from artrm.running.ray_backend import task_exec
 
 EXE = ExecConfig(progress=False, threads=1)
 CONFIGS = SMOKE.configs(models=("gpt_level1", "trm"), tasks=("copy",))

@@ -5,7 +5,6 @@ trace measures on untrained models (geometric growth of the dual streams, bounde
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import pytest
 import torch

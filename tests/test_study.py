@@ -10,7 +10,6 @@ import pandas as pd
 from artrm.book import chapter
 from artrm.config import EvalConfig, OptimConfig
 from artrm.experiments.profiles import SMOKE
-from artrm.results.store import ResultStore
 from artrm.experiments.study import (
     BASELINES,
     CONTROLS,
@@ -21,6 +20,7 @@ from artrm.experiments.study import (
     sweep_steps,
     variant_of,
 )
+from artrm.results.store import ResultStore
 from artrm.training.train import train
 
 # Two planned seeds, two-step runs: the whole study of one seed trains in seconds.

@@ -33,7 +33,7 @@ class DualUT(UniversalTransformer):
     Corrections (off by default): `yz_init="fixed"`: y_0, z_0 are fixed random buffers, as
     in the original TRM. `state_norm`: the summed input of every block pass is RMS-normalised,
 
-        z_t = f(N(x + y_{t-1} + z_{t-1} + e_t)),   y_t = f(N(y_{t-1} + z_t + e_t))   (eq. state-norm)
+        z_t = f(N(x + y_{t-1} + z_{t-1} + e_t)),  y_t = f(N(y_{t-1} + z_t + e_t))  (eq. state-norm)
 
     with N(h) = h / rms(h) and no learned scale (0 parameters), so each pass starts from a
     unit-rms residual stream and the carried states stay bounded, as TRM's normalised blocks

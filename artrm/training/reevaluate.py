@@ -46,8 +46,8 @@ def load_trained(record: Record, device: str = "cpu") -> tuple[ARModel, int]:
 def check_steps(steps: tuple[int | None, ...], trained: int) -> None:
     for k in steps:
         if k is not None and not 1 <= k <= MAX_STEP_FACTOR * trained:
-            raise ConfigError(f"steps must lie in [1, {MAX_STEP_FACTOR * trained}] ({MAX_STEP_FACTOR}"
-                              f" x the {trained} trained loop steps); got {k}")
+            raise ConfigError(f"steps must lie in [1, {MAX_STEP_FACTOR * trained}] "
+                              f"({MAX_STEP_FACTOR} x the {trained} trained loop steps); got {k}")
 
 
 def reevaluate(record: Record, lengths: tuple[int, ...] | None = None,

@@ -1,0 +1,1 @@
+"""The book layer: notebook helpers, report tables, figures, the paper's numbers, the PDF."""

@@ -1,0 +1,1 @@
+"""The tasks: character-level problems, their vocabulary and the train/eval split."""

@@ -1,0 +1,20 @@
+"""The experiments: named profiles and the grids run on them (the ladder, the corrections
+study, the H-L and budget analyses), each a function of a profile, seeds and tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from artrm.config import RunConfig
+from artrm.experiments.analyses import budget_configs, hl_configs
+from artrm.experiments.profiles import Profile
+from artrm.experiments.study import study_configs
+
+Grid = Callable[[Profile, "tuple[int, ...] | None", "tuple[str, ...] | None"], list[RunConfig]]
+
+EXPERIMENTS: dict[str, Grid] = {
+    "ladder": lambda profile, seeds, tasks: profile.configs(None, tasks, seeds),
+    "study": study_configs,
+    "hl": lambda profile, seeds, tasks: hl_configs(profile, seeds),
+    "budget": lambda profile, seeds, tasks: budget_configs(profile, seeds),
+}

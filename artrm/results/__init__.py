@@ -1,0 +1,1 @@
+"""Results: validated run records, their store, archives, locks, provenance and migration."""

@@ -1,0 +1,1 @@
+"""Training and evaluation: the trainer, generation-based metrics, devices and numerics."""
