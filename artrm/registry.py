@@ -1,4 +1,5 @@
-"""The rung registry: the ladder's model classes, in ladder order.
+"""The registries: the ladder's rungs (model classes) in ladder order, and the generic
+`Registry` that the tasks use too.
 
 A rung is one registered `ARModel` subclass, and it owns its facts as class attributes
 (display name, colour, budget rule, the switches it accepts, its chapter). Configs, compute
@@ -9,24 +10,45 @@ is one file with one decorated class.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from artrm.errors import check_choice
 
 if TYPE_CHECKING:
     from artrm.models.base import ARModel
 
-RUNGS: dict[str, type[ARModel]] = {}  # name -> class, in registration (ladder) order
+T = TypeVar("T")
+
+
+class Registry(dict[str, T]):
+    """Named entries in registration order. Names go into file names, so they are plain:
+    lower-case letters, digits and underscores."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def add(self, name: str, entry: T) -> T:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ValueError(f"a {self.kind} name must be lower-case letters, digits and _; "
+                             f"got {name!r}")
+        if self.get(name, entry) is not entry:
+            raise ValueError(f"a {self.kind} named {name!r} is already registered")
+        self[name] = entry
+        return entry
+
+    def lookup(self, name: str) -> T:
+        """The entry called `name`; a ConfigError lists the registered ones."""
+        check_choice(self.kind, name, tuple(self))
+        return self[name]
+
+
+RUNGS: Registry[type[ARModel]] = Registry("model")  # name -> class, in ladder order
 
 
 def register(cls: type[ARModel]) -> type[ARModel]:
     """Class decorator: add a rung at the end of the ladder."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", cls.name):
-        raise ValueError(f"a rung name must be lower-case letters, digits and _; got {cls.name!r}")
-    if RUNGS.get(cls.name, cls) is not cls:
-        raise ValueError(f"a rung named {cls.name!r} is already registered")
-    RUNGS[cls.name] = cls
-    return cls
+    return RUNGS.add(cls.name, cls)
 
 
 def unregister(name: str) -> None:
@@ -40,8 +62,7 @@ def model_names() -> tuple[str, ...]:
 
 def rung(name: str) -> type[ARModel]:
     """The class of the rung called `name`; a ConfigError lists the registered ones."""
-    check_choice("model", name, model_names())
-    return RUNGS[name]
+    return RUNGS.lookup(name)
 
 
 def accepting(switch: str) -> tuple[str, ...]:

@@ -21,12 +21,12 @@ of its first data worker; this is the deliberate fix.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 import torch
 
 from artrm.errors import ConfigError, check_choice
+from artrm.registry import Registry
 
 VOCAB = "0123456789|+=\n"  # the shared vocabulary; a task may append symbols of its own
 STOI = {c: i for i, c in enumerate(VOCAB)}
@@ -106,17 +106,11 @@ class Addition(Task):
         return prompt, _add_digits(a, b)
 
 
-TASK_REGISTRY: dict[str, Task] = {}
+TASK_REGISTRY: Registry[Task] = Registry("task")
 
 
 def register_task(task: Task) -> Task:
-    """Add a task (its name is used in file names: lower-case letters, digits and _)."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", task.name):
-        raise ValueError(f"a task name must be lower-case letters, digits and _; got {task.name!r}")
-    if TASK_REGISTRY.get(task.name, task) is not task:
-        raise ValueError(f"a task named {task.name!r} is already registered")
-    TASK_REGISTRY[task.name] = task
-    return task
+    return TASK_REGISTRY.add(task.name, task)
 
 
 def unregister_task(name: str) -> None:
@@ -132,8 +126,7 @@ def task_names() -> tuple[str, ...]:
 
 
 def get_task(name: str) -> Task:
-    check_choice("task", name, task_names())
-    return TASK_REGISTRY[name]
+    return TASK_REGISTRY.lookup(name)
 
 
 def encode(text: str, task: str | None = None) -> torch.Tensor:
