@@ -8,6 +8,11 @@ whether the eager loop would run the current step. Per-step losses after the exi
 masked to zero and the terminal state is the one of the last step the eager loop runs, so
 outputs, losses and gradients equal the eager loop's, and `steps` counts the steps it
 would run (the realised-pass statistic). The extra steps only add exact zeros.
+
+One difference no training reaches: `select` keeps the earlier steps in the autograd graph,
+so with a TRM head that fires without `halt_loss` (a hand-set head: without that loss it
+never trains) parameters reached only through earlier steps (trained y_0, z_0) get zero
+gradients instead of none, and the backward pass count includes those steps.
 """
 
 from __future__ import annotations
