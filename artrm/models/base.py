@@ -216,8 +216,9 @@ class ARModel(nn.Module):
         key = (tuple(itertools.accumulate(per_step)), steps.device)
         if key not in self._tables:  # made once: a host-to-device copy synchronises
             self._tables[key] = torch.tensor(key[0], dtype=torch.float32, device=steps.device)
+        index = (steps.long() - 1).view(1)  # a tensor index: no host read of the step
         return {"passes_forward": steps * per,
-                "passes_backward": self._tables[key][steps.long() - 1]}
+                "passes_backward": self._tables[key].index_select(0, index).squeeze(0)}
 
     def set_inference_steps(self, steps: int) -> None:
         """Run `steps` loop steps instead of the trained number (tied rungs only)."""
