@@ -50,25 +50,28 @@ def seconds_per_step(cfg: RunConfig, exe: ExecConfig, warmup: int, steps: int) -
 def step_table(cfgs: list[RunConfig], exe: ExecConfig, precisions: tuple[str, ...],
                warmup: int, steps: int, deadline: float,
                log: Callable[[str], None]) -> list[dict[str, Any]]:
-    """One row per (precision, rung, mode) measured before `deadline` (time.time())."""
+    """One row per (precision, mode, rung) measured before `deadline` (time.time()), the
+    most useful first: the grid's precision (the first) with graphs then eagerly, then the
+    other precisions with graphs, then eagerly."""
+    first, others = precisions[0], precisions[1:]
+    order = [(first, "graphs"), (first, "eager")] + [(p, m) for m in MODES[::-1]
+                                                     for p in others]
     rows = []
-    for precision in precisions:
+    for precision, mode in order:
         for cfg in cfgs:
-            for mode in MODES:
-                row: dict[str, Any] = {"model": cfg.model, "precision": precision,
-                                       "mode": mode}
-                if time.time() >= deadline:
-                    rows.append({**row, "skipped": "stage time spent"})
-                    continue
-                try:
-                    row["s_per_step"] = seconds_per_step(cfg.replace(precision=precision),
-                                                         mode_exec(exe, mode), warmup, steps)
-                    log(f"  {cfg.model:<10} {precision} {mode:<6} "
-                        f"{1000 * row['s_per_step']:8.1f} ms/step")
-                except Exception as err:  # a mode that fails is a finding, not a stop
-                    row["error"] = f"{type(err).__name__}: {err}".splitlines()[0][:200]
-                    log(f"  {cfg.model:<10} {precision} {mode:<6} failed: {row['error']}")
-                rows.append(row)
+            row: dict[str, Any] = {"model": cfg.model, "precision": precision, "mode": mode}
+            if time.time() >= deadline:
+                rows.append({**row, "skipped": "stage time spent"})
+                continue
+            try:
+                row["s_per_step"] = seconds_per_step(cfg.replace(precision=precision),
+                                                     mode_exec(exe, mode), warmup, steps)
+                log(f"  {cfg.model:<10} {precision} {mode:<6} "
+                    f"{1000 * row['s_per_step']:8.1f} ms/step")
+            except Exception as err:  # a mode that fails is a finding, not a stop
+                row["error"] = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+                log(f"  {cfg.model:<10} {precision} {mode:<6} failed: {row['error']}")
+            rows.append(row)
     return rows
 
 

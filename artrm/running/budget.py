@@ -108,6 +108,10 @@ def train_within(cfg: RunConfig, exe: ExecConfig, store: ResultStore, checkpoint
     def outcome(status: str, record: Record | None = None) -> Outcome:
         return Outcome(cfg.hash, status, p.step, rate if trusted else None, record)
 
+    def stopped(status: str) -> Outcome:  # a stop before the end keeps a checkpoint
+        trainer.save_checkpoint()
+        return outcome(status)
+
     grace = budget.hard_grace_s
     try:
         with hard_stop(None if grace is None else budget.left() + grace):
@@ -120,12 +124,12 @@ def train_within(cfg: RunConfig, exe: ExecConfig, store: ResultStore, checkpoint
                 else:
                     target = boundary
                     if not partial and now + (steps - p.step) * rate > budget.deadline:
-                        return outcome("cannot finish")
+                        return stopped("cannot finish")
                 if rate is not None and now + (target - p.step) * rate > budget.deadline:
                     target = p.step + math.floor(budget.left() / rate) if partial else p.step
                     if target <= p.step:
-                        return outcome("deadline")
-                trainer.run(stop_at=target)
+                        return stopped("deadline")
+                trainer.run(stop_at=target, save_at_stop=False)
                 if mark is None:
                     mark = (p.step, clock())
                     rate = rate if trusted else mark[1] - now

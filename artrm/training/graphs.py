@@ -138,8 +138,8 @@ class GraphDecoder(Decoder):
     def step(self, model: ARModel, token: torch.Tensor, cache: KVCache) -> ModelOutput:
         entry = next(e for e in self.entries.values() if e.cache is cache)
         if entry.graph is None and (self.failed or entry.eager < 1):
-            entry.eager += 1
-            return _side_stream_call(lambda: model(token, cache=cache))  # type: ignore
+            entry.eager += 1  # the first step runs eagerly: lazy initialisation before capture
+            return model(token, cache=cache)
         if entry.graph is None:
             entry.token = token.clone()
             graph = torch.cuda.CUDAGraph()

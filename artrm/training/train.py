@@ -231,8 +231,9 @@ class Trainer:
                             e.decoding, round_id=self.progress.step, cached=self.exe.kv_cache,
                             decoder=self.decoder)
 
-    def run(self, stop_at: int | None = None) -> bool:
-        """Train to the end (True) or until step `stop_at` (False), checkpointing on the way."""
+    def run(self, stop_at: int | None = None, save_at_stop: bool = True) -> bool:
+        """Train to the end (True) or until step `stop_at` (False), checkpointing on the way
+        (every `checkpoint_every` steps, at the end, and at `stop_at` if `save_at_stop`)."""
         cfg, p = self.cfg, self.progress
         every = self.exe.checkpoint_every or cfg.eval.every
         last = cfg.optim.steps if stop_at is None else min(stop_at, cfg.optim.steps)
@@ -251,7 +252,8 @@ class Trainer:
                 if evaluating:
                     self._eval_round()
                     bar.set_postfix(loss=f"{p.curves['loss'][-1]:.3f}")
-                if p.step % every == 0 or p.step == last:
+                if p.step % every == 0 or p.step == cfg.optim.steps or (
+                        p.step == last and save_at_stop):
                     self.save_checkpoint()
                 bar.update(1)
                 if caught and p.step < last:
