@@ -90,7 +90,8 @@ def grid_stage(cfgs: list[RunConfig], exe: ExecConfig, workers: int, budget_s: f
                out: Path, partial: bool, label: str) -> tuple[Summary, dict[str, Any]]:
     store = ResultStore()
     summary = run_budgeted(cfgs, exe, store, budget_s, export=out / "records.tar.gz",
-                           workers=workers, label=label, partial=partial, log=log)
+                           workers=workers, label=label, partial=partial, log=log,
+                           isolate=True)  # fresh processes: nothing left over from stages 1-2
     runs = []
     for cfg in cfgs:
         outcome = summary.outcomes.get(cfg.hash)

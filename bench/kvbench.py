@@ -24,11 +24,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from artrm import build_model  # noqa: E402
-from artrm.data.tasks import eval_problems  # noqa: E402
-from artrm.experiments.profiles import PAPER  # noqa: E402
-from artrm.training.generation import generate  # noqa: E402
-from bench.machine import machine_info, machine_slug  # noqa: E402
+from artrm import build_model
+from artrm.data.tasks import eval_problems
+from artrm.experiments.profiles import PAPER
+from artrm.training.generation import generate
+from bench.machine import machine_info, machine_slug
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

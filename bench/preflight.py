@@ -16,8 +16,9 @@ Checks, in order, on models at the configuration the grid trains (seeded, untrai
    give a new loss at every step).
 
 A failure of 1, 2 or of eager training stops everything: results would be wrong. A failure
-of the KV cache or of CUDA graphs switches that speed-up off for the grid (`kv_cache` or
-`graphs` false), because the reference paths give the right results without it. On a CPU
+of the KV cache or of CUDA graphs (a wrong token or loss, or any error) switches that
+speed-up off for the grid (`kv_cache` or `graphs` false), because the reference paths give
+the right results without it. On a CPU
 (the test) the same checks run with the device being the CPU, and "graphs" exercises the
 sync-free static path.
 """
@@ -122,6 +123,13 @@ def check_causality(cfgs: list[RunConfig], device: torch.device, found: Prefligh
                               f"move by {err:.2e} when later tokens change")
 
 
+def _tokens(model: ARModel, prompt: torch.Tensor, n_new: int, decoding: str,
+            device: torch.device, cached: bool, decoder: Decoder | None = None
+            ) -> torch.Tensor:
+    generator = torch.Generator(device=device).manual_seed(5)
+    return generate(model, prompt, n_new, decoding, generator, cached, decoder=decoder)
+
+
 def check_kv_cache(cfgs: list[RunConfig], device: torch.device, use_graphs: bool,
                    found: Preflight) -> None:
     for cfg in cfgs:
@@ -130,17 +138,14 @@ def check_kv_cache(cfgs: list[RunConfig], device: torch.device, use_graphs: bool
         prompt, n_new = problems.prompt.to(device), problems.answer.shape[1]
         result = {}
         for decoding in ("greedy", "sample"):
-            def tokens(cached: bool, decoder: Decoder | None = None) -> torch.Tensor:
-                generator = torch.Generator(device=device).manual_seed(5)
-                return generate(model, prompt, n_new, decoding, generator, cached,
-                                decoder=decoder)
-            reference = tokens(False)
-            result[decoding] = torch.equal(tokens(True), reference)
+            run = (model, prompt, n_new, decoding, device)
+            reference = _tokens(*run, cached=False)
+            result[decoding] = torch.equal(_tokens(*run, cached=True), reference)
             if use_graphs:
                 decoder = GraphDecoder(lambda line: None)
-                tokens(True, decoder)  # captures the decode step
-                result[f"{decoding}_graphs"] = torch.equal(tokens(True, decoder), reference) \
-                    and decoder.failed is None
+                _tokens(*run, cached=True, decoder=decoder)  # captures the decode step
+                result[f"{decoding}_graphs"] = decoder.failed is None and torch.equal(
+                    _tokens(*run, cached=True, decoder=decoder), reference)
         found.kv[cfg.model] = result
         if found.kv_cache and not (result["greedy"] and result["sample"]):
             found.kv_cache = False
@@ -217,22 +222,30 @@ def run_preflight(cfgs: list[RunConfig], exe: ExecConfig, device: torch.device,
     """Every check in order; `failed` holds the line of the first failure that stops."""
     found = Preflight()
     use_graphs = device.type == "cuda"
-    stages = [("logits", lambda: check_logits(cfgs, device, precisions, found)),
-              ("causality", lambda: check_causality(cfgs, device, found)),
-              ("kv_cache", lambda: check_kv_cache(cfgs, device, use_graphs, found)),
-              ("training", lambda: check_training(cfgs, exe, train_steps, found)),
-              ("dropout", lambda: check_dropout_draws(cfgs[-1], exe, found))]
-    for name, check in stages:
-        t0 = time.time()
+    # each check, and the switch an unexpected error turns off (None: the error stops)
+    stages = [("logits", lambda: check_logits(cfgs, device, precisions, found), None),
+              ("causality", lambda: check_causality(cfgs, device, found), None),
+              ("kv_cache", lambda: check_kv_cache(cfgs, device, use_graphs, found),
+               "kv_cache"),
+              ("training", lambda: check_training(cfgs, exe, train_steps, found), None),
+              ("dropout", lambda: check_dropout_draws(cfgs[-1], exe, found), "graphs")]
+    for name, check, switch in stages:
+        t0, status = time.time(), "ok"
         try:
             check()
-        except CheckFailed as err:
-            found.failed = f"preflight failed: {err}"
-            log(found.failed)
-            return found
+        except Exception as err:  # noqa: BLE001  one line, whatever went wrong
+            line = str(err) if isinstance(err, CheckFailed) else \
+                f"{name}: {type(err).__name__}: {err}".splitlines()[0][:300]
+            if switch is None or isinstance(err, CheckFailed):
+                found.failed = f"preflight failed: {line}"
+                log(found.failed)
+                return found
+            setattr(found, switch, False)
+            found.notes.append(f"{switch} off: {line}")
+            status = f"{switch} off"
         finally:
             found.seconds[name] = round(time.time() - t0, 2)
-        log(f"preflight {name}: ok ({found.seconds[name]:.1f} s)")
+        log(f"preflight {name}: {status} ({found.seconds[name]:.1f} s)")
     for note in found.notes:
         log(note)
     return found

@@ -68,7 +68,7 @@ def step_table(cfgs: list[RunConfig], exe: ExecConfig, precisions: tuple[str, ..
                                                      mode_exec(exe, mode), warmup, steps)
                 log(f"  {cfg.model:<10} {precision} {mode:<6} "
                     f"{1000 * row['s_per_step']:8.1f} ms/step")
-            except Exception as err:  # a mode that fails is a finding, not a stop
+            except Exception as err:  # noqa: BLE001  a mode that fails is a finding, not a stop
                 row["error"] = f"{type(err).__name__}: {err}".splitlines()[0][:200]
                 log(f"  {cfg.model:<10} {precision} {mode:<6} failed: {row['error']}")
             rows.append(row)

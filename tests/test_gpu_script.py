@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-import bench.preflight as preflight
 from artrm.config import ExecConfig
 from artrm.experiments.profiles import SMOKE
+from bench import preflight
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "gpu.sh"
 
@@ -27,7 +27,7 @@ def test_the_gpu_command_runs_every_stage_on_a_cpu(tmp_path, data_dir):
         ["bash", str(SCRIPT), "--device", "cpu", "--profile", "smoke", "--budget", "90",
          "--models", "trm", "ut", "--tasks", "copy", "--layouts", "1", "2", "--bench-s", "20",
          "--train-steps", "5", "--bench-steps", "3"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads((out / "gpu.json").read_text())
     pre = report["stages"]["preflight"]
@@ -58,3 +58,16 @@ def test_a_failing_check_stops_the_preflight_with_one_line(monkeypatch):
     assert found.failed is not None and found.failed.startswith("preflight failed: logits: gpt")
     assert lines == [found.failed]  # nothing ran after it
     assert found.kv == {} and found.training == {}
+
+
+def test_an_error_in_a_speed_up_check_switches_it_off_and_goes_on(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no such kernel")
+
+    monkeypatch.setattr(preflight, "check_kv_cache", broken)
+    lines: list[str] = []
+    found = preflight.run_preflight([SMOKE.config("trm", "copy")], ExecConfig(progress=False),
+                                    torch.device("cpu"), ("fp32",), 2, lines.append)
+    assert found.failed is None and not found.kv_cache and found.graphs
+    assert "kv_cache off: kv_cache: RuntimeError: no such kernel" in found.notes
+    assert found.training["trm"]["eager"]  # the checks after it ran

@@ -33,7 +33,7 @@ def probe(folder: Path, pythonpath: Path, options: dict, name: str) -> dict:
     out = folder / f"{name}.pt"
     env = {**os.environ, "PYTHONPATH": str(pythonpath), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, str(PROBE), str(out), json.dumps(options)],
-                          env=env, capture_output=True, text=True, cwd=folder)
+                          env=env, capture_output=True, text=True, cwd=folder, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return torch.load(out)
 
@@ -44,7 +44,7 @@ def probes(tmp_path_factory) -> dict[str, dict]:
     old = folder / "old"
     old.mkdir()
     archive = subprocess.run(["git", "-C", str(REPO), "archive", OLD, "artrm"],
-                             capture_output=True)
+                             capture_output=True, check=False)
     if archive.returncode != 0:
         pytest.skip(f"commit {OLD} is not in this checkout's history")
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)

@@ -137,3 +137,24 @@ def test_sync_free_training_records_the_eager_curves(name):
     assert eager["history"] == static["history"]
     if name == "ut":
         assert min(eager["curves"]["passes_forward"]) < cfg.plan.nominal_passes
+
+
+def test_a_checkpoint_never_keeps_non_finite_weights(tmp_path):
+    """The last update's loss comes only with the next step: the weights are checked too."""
+    cfg = tiny_run("gpt_level1", "copy", steps=12)
+    ckpt = tmp_path / "ckpt.pt"
+    trainer = Trainer(cfg, ExecConfig(progress=False, sync_free=True), ckpt)
+    step, calls = trainer._step, []
+
+    def poisoned(inputs, targets):  # the update of step 8 leaves NaN weights, finite loss
+        calls.append(1)
+        stats = step(inputs, targets)
+        if len(calls) == 8:
+            with torch.no_grad():
+                next(trainer.model.parameters()).fill_(math.nan)
+        return stats
+
+    trainer._step = poisoned  # type: ignore[method-assign]
+    with pytest.raises(Diverged, match="the weights are not finite after step 8"):
+        trainer.run()
+    assert read_checkpoint(ckpt, cfg, torch.device("cpu"))["progress"]["step"] == 4

@@ -6,12 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from artrm.data.tasks import IGNORE
 from artrm.models.base import CoreOutput
 from artrm.models.loop import ExitLoop
 from artrm.models.qhalt import QHalt
 from artrm.models.ut_level1 import Pair
 from artrm.models.ut_level2 import DualNestedUT
-from artrm.data.tasks import IGNORE
 from artrm.registry import register
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from artrm.models.block import normal_init
 from artrm.models.act import ACT
 from artrm.models.base import CoreOutput, token_loss
+from artrm.models.block import normal_init
 from artrm.models.gpt_level2 import IterativeStepTransformer
 from artrm.models.loop import ExitLoop
 from artrm.registry import register

@@ -96,7 +96,7 @@ class TrainGraph:
                 self.keys = [k for k, v in stats.items() if isinstance(v, torch.Tensor)]
                 self.fixed = {k: v for k, v in stats.items() if not isinstance(v, torch.Tensor)}
                 self.vector = torch.stack([stats[k].float() for k in self.keys])
-        except Exception as err:  # any capture failure: train on eagerly, same numerics
+        except Exception as err:  # noqa: BLE001  any capture failure: train on eagerly
             self.failed = f"{type(err).__name__}: {err}".splitlines()[0][:200]
             self.log(f"CUDA graph capture failed, training eagerly: {self.failed}")
             self.zero()
@@ -146,7 +146,7 @@ class GraphDecoder(Decoder):
             try:
                 with torch.cuda.graph(graph):
                     entry.out = model(entry.token, cache=cache)
-            except Exception as err:  # decode eagerly from now on: the same tokens
+            except Exception as err:  # noqa: BLE001  decode eagerly from now on: same tokens
                 self.failed = f"{type(err).__name__}: {err}".splitlines()[0][:200]
                 self.log(f"CUDA graph capture of the decode step failed: {self.failed}")
                 torch.cuda.synchronize()

@@ -1,7 +1,8 @@
 """Per-step training statistics kept where they are computed (on the device) and read in
 one transfer at evaluation rounds, checkpoints and stops, so that a training step never
 waits for the device. Reading them checks every loss: the first non-finite one stops the
-run (`Diverged`) with its step and value, before any checkpoint could keep its weights.
+run (`Diverged`) with its step and value, before any checkpoint could keep its weights;
+`check_weights` covers the last update, whose loss comes only with the next step.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
 from artrm.errors import ConfigError
 from artrm.models.loop import Stat
@@ -41,3 +43,11 @@ class StepStats:
                 raise Diverged(f"training diverged: the loss is {row['loss']} at step {step} "
                                f"(lr {lr:g}); nothing stored")
         return rows
+
+
+def check_weights(model: nn.Module, step: int, lr: float) -> None:
+    """`Diverged` when a parameter is not finite after step `step` (one device read)."""
+    finite = torch.stack([p.detach().isfinite().all() for p in model.parameters()]).all()
+    if not bool(finite):
+        raise Diverged(f"training diverged: the weights are not finite after step {step} "
+                       f"(lr {lr:g}); nothing stored")

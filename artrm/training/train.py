@@ -37,11 +37,11 @@ from artrm.config import ExecConfig, RunConfig
 from artrm.data.tasks import TrainStream, lm_batch
 from artrm.errors import ConfigError
 from artrm.models import ARModel, build_model
+from artrm.models.loop import Stat
 from artrm.paths import checkpoints_dir
 from artrm.results.atomic import torch_save
 from artrm.results.provenance import environment
 from artrm.results.schema import SCHEMA, Record
-from artrm.models.loop import Stat
 from artrm.training.evaluate import evaluate
 from artrm.training.generation import Decoder
 from artrm.training.graphs import GraphDecoder, TrainGraph
@@ -55,7 +55,7 @@ from artrm.training.runtime import (
     set_rng_state,
     uses_graphs,
 )
-from artrm.training.stats import Diverged, StepStats  # noqa: F401  (Diverged: re-exported)
+from artrm.training.stats import Diverged, StepStats, check_weights  # noqa: F401 (Diverged)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -219,10 +219,14 @@ class Trainer:
 
     def read_stats(self) -> None:
         """Append the statistics of the steps run since the last read to the curves (one
-        transfer from the device); `Diverged` at the first non-finite loss."""
+        transfer from the device); `Diverged` at the first non-finite loss, or when the
+        last update left non-finite weights (before any evaluation or checkpoint)."""
+        if not self.pending.pending:
+            return
         for row in self.pending.read(self.cfg.optim.lr):
             for k, v in row.items():
                 self.progress.curves.setdefault(k, []).append(round(v, 5))
+        check_weights(self.model, self.progress.step, self.cfg.optim.lr)
 
     def evaluate(self, lengths: tuple[int, ...]) -> dict[str, Any]:
         e, graphs = self.cfg.eval, self.graph is not None
