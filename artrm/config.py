@@ -349,7 +349,11 @@ class ExecConfig(Section):
     Like the device, `compile` and `fused_adamw` (CUDA only) reorder floating-point work, and
     with dropout a compiled block draws different random masks: such runs are equivalent in
     distribution, not bit for bit, and a stored run is reused whichever of them produced it.
-    Switches that change the arithmetic itself (`RunConfig.precision`) are hashed.
+    The same holds for `sync_free` (its static ACT loops draw dropout masks for the steps
+    after the exit, so later steps draw others) and `graphs` (CUDA graphs: the same kernels,
+    other random offsets). `kv_cache` gives the same tokens as full forward passes (logits
+    agree to float rounding). Switches that change the arithmetic itself
+    (`RunConfig.precision`) are hashed.
     """
 
     device: str = param("cpu", "cpu, cuda[:i] or auto (CUDA when present)")
@@ -359,6 +363,13 @@ class ExecConfig(Section):
     checkpoint_every: int | None = param(None, "steps between checkpoints (default: every "
                                          "evaluation round)", low=1, high=10_000_000)
     progress: bool = param(True, "show progress bars")
+    kv_cache: bool = param(True, "KV-cached generation in evaluation (the same tokens as full "
+                           "forward passes)")
+    sync_free: bool | None = param(None, "no host synchronisation per step: static ACT/Q-halt "
+                                   "loops, statistics read at evaluation rounds (default: on "
+                                   "CUDA only)")
+    graphs: bool = param(True, "CUDA graphs for the training and decode steps (with sync_free "
+                         "on CUDA; ignored on a CPU)")
 
     def check(self) -> None:
         base, _, index = self.device.partition(":")

@@ -128,8 +128,8 @@ def measure_train(spec: dict[str, Any]) -> dict[str, Any]:
     for _ in range(spec["steps"]):
         stats: dict[str, float] = {}
         times.append(timed(device, lambda out: out.update(trainer.train_step()), stats))
-        forward.append(stats["passes_forward"])
-        backward.append(stats["passes_backward"])
+        forward.append(float(stats["passes_forward"]))
+        backward.append(float(stats["passes_backward"]))
     peak = peak_mib(device)
     barrier(spec, "done", trainer)
     length, batch = sequence_length(cfg), cfg.optim.batch_size

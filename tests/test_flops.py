@@ -1,4 +1,5 @@
-"""The analytic FLOPs agree with PyTorch's own count of the matmuls of a real training step."""
+"""The analytic FLOPs agree with PyTorch's own count of the matmuls of a real training step
+and of a real generation, and bound the paper profile's evaluation."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from artrm import build_model
-from artrm.models.flops import block_attention_flops, train_step_flops
+from artrm.experiments.profiles import PAPER, PAPER_TASKS
+from artrm.models.flops import (
+    block_attention_flops,
+    eval_rounds,
+    generation_flops,
+    run_flops,
+    step_passes,
+    train_step_flops,
+)
 from artrm.registry import model_names
+from artrm.training.generation import generate
 from tests.conftest import tiny_arch
 
 
@@ -47,3 +57,47 @@ def test_causal_attention_counts_each_query_key_pair_once():
     pairs = sum(range(1, length + 1))  # query i sees keys 0..i
     per_sequence = 2 * 2 * n_embd * pairs  # QK^T and AV, a multiply-add each
     assert block_attention_flops(n_embd, length) * length == per_sequence
+
+
+def attention_pairs(queries: range) -> int:
+    """Query-key pairs of causal attention for the query positions in `queries`."""
+    return sum(q + 1 for q in queries)
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_generation_flops_match_pytorchs_count(cached):
+    torch.manual_seed(0)
+    C, P, A, V = 32, 7, 5, 14
+    model = build_model("gpt_level1", tiny_arch(n_embd=C, budget=4, dropout=0.0)).eval()
+    prompt = torch.randint(0, V, (1, P))
+    with FlopCounterMode(display=False) as counter:
+        generate(model, prompt, A, "greedy", cached=cached)
+    passes = model.plan.nominal_passes
+    positions = P + (A - 1) if cached else sum(P + i for i in range(A))  # positions run
+    matmul = positions * (passes * 24 * C * C + 2 * C * V)
+    assert linear_flops(counter) == pytest.approx(matmul, rel=1e-9)
+    if cached:  # the prompt's triangle, then each new position reads its prefix
+        pairs = attention_pairs(range(P)) + sum(j + 1 for j in range(P, P + A - 1))
+    else:  # every forward recomputes the triangle of its whole sequence
+        pairs = sum(attention_pairs(range(P + i)) for i in range(A))
+    expected = matmul + passes * 4 * C * pairs
+    assert generation_flops(C, P, A, passes, cached, V) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("task", PAPER_TASKS)
+@pytest.mark.parametrize("name", model_names())
+def test_the_paper_profiles_evaluation_costs_at_most_a_tenth_of_its_training(name, task):
+    """With the KV cache, below 1%; without it, up to 16% (trm: its backward is short)."""
+    flops = run_flops(PAPER.config(name, task))
+    assert flops.eval_cached <= 0.1 * flops.train
+    assert flops.eval_uncached > 5 * flops.eval_cached
+
+
+def test_run_flops_count_the_rounds_and_passes():
+    cfg = PAPER.config("trm", "addition")
+    assert step_passes(cfg) == (24, 3)
+    assert step_passes(PAPER.config("ut", "copy")) == (24, 24)  # full compute
+    rounds = eval_rounds(cfg)
+    assert len(rounds) == 20 and rounds[0] == (10,) and rounds[-1] == (10, 20, 30, 40, 50)
+    train = train_step_flops(384, 64, 32, 24, 3).total * 5000
+    assert run_flops(cfg).train == pytest.approx(train)

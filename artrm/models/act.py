@@ -36,9 +36,9 @@ class ACT:
         self.n_updates = self.n_updates + running.float()
         self.halted = self.halted | new_halt
 
-    def all_halted(self) -> bool:
-        """True when every position (padding included, as in the authors' code) has halted."""
-        return bool(self.halted.all())
+    def all_halted(self) -> torch.Tensor:
+        """0-d bool: every position (padding included, as in the authors' code) has halted."""
+        return self.halted.all()
 
     def finalize(self, h_last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Weighted readout (B, T, C) and ponder cost (scalar); never-halted positions give

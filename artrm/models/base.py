@@ -7,6 +7,11 @@
 With `pos_encoding` "rope" or "none" (a correction) E_pos is dropped; RoPE then rotates
 queries and keys inside every attention.
 
+Execution modes that leave every output, loss and gradient unchanged: `set_static` runs the
+halting loops to their static length with the early exit emulated on the device (no host
+synchronisation: what CUDA graphs need), and a `KVCache` passed to `forward` runs a prompt or
+one new position against the cached keys and values of the positions before it.
+
 A rung overrides only what it changes: `make_blocks`, `initial_state`, `refine`, `answer`,
 or the whole `core` loop (the ACT and Q-halt rungs), and states its facts as class attributes
 (registered with `artrm.registry.register`). Where each hook of the last rung, `trm`, is
@@ -25,6 +30,9 @@ defined:
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -37,6 +45,8 @@ from artrm.data.tasks import IGNORE
 from artrm.errors import ConfigError, check_positive
 from artrm.models.block import Block, normal_init
 from artrm.models.compute import LoopPlan, PassCount, PassCounter
+from artrm.models.kvcache import KVCache
+from artrm.models.loop import Stat
 
 State = Any  # a tensor h, or the pair (y, z) of the dual-stream rungs
 
@@ -45,14 +55,14 @@ State = Any  # a tensor h, or the pair (y, z) of the dual-stream rungs
 class CoreOutput:
     h: torch.Tensor  # (B, T, C): what the head reads
     aux_loss: torch.Tensor | None = None  # e.g. the ACT ponder cost, already weighted
-    stats: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, Stat] = field(default_factory=dict)  # 0-d tensors in static loops
 
 
 @dataclass
 class ModelOutput:
     logits: torch.Tensor  # (B, T, V)
     loss: torch.Tensor | None
-    stats: dict[str, float]
+    stats: dict[str, Stat]
 
 
 class ARModel(nn.Module):
@@ -88,7 +98,10 @@ class ARModel(nn.Module):
         self.lm_head = normal_init(nn.Linear(C, arch.vocab_size))
         self.steps = plan.n_layer  # loop steps; `set_inference_steps` may change it
         self.full_compute = arch.full_compute  # ACT rungs and trm: never exit early
+        self.static = False  # halting loops at their static length (`set_static`)
+        self.cache: KVCache | None = None  # attached during a cached forward
         self.counter = PassCounter(self.blocks)
+        self._tables: dict[tuple, torch.Tensor] = {}  # see `pass_stats`
 
     # -- what a rung may override -------------------------------------------------------------
     def make_blocks(self) -> list[Block]:
@@ -123,17 +136,24 @@ class ARModel(nn.Module):
     def embed(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.tok_emb(idx)  # (B, T, C)
         if self.arch.pos_encoding == "learned":
-            x = x + self.pos_emb(torch.arange(idx.shape[1], device=idx.device))
+            positions = (torch.arange(idx.shape[1], device=idx.device) if self.cache is None
+                         else self.cache.positions)
+            x = x + self.pos_emb(positions)
         return x
 
     def readout(self, h: torch.Tensor) -> torch.Tensor:
         """Logits (B, T, V) of a state (B, T, C)."""
         return self.lm_head(self.ln_f(h))
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> ModelOutput:
-        """Logits for every position of `idx` (B, T); the loss when `targets` (B, T) is given."""
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
+                cache: KVCache | None = None) -> ModelOutput:
+        """Logits for every position of `idx` (B, T); the loss when `targets` (B, T) is given.
+        With `cache`, `idx` holds the prompt or one new position (see `KVCache`)."""
         self.counter.reset()
-        out = self.core(self.embed(idx), targets)
+        with self.attached(cache, idx.shape[1]):
+            out = self.core(self.embed(idx), targets)
+            if cache is not None and "act_steps" in out.stats:
+                out.stats["act_steps"] = cache.merge_steps(out.stats["act_steps"])
         logits = self.readout(out.h)  # (B, T, V)
         loss = None
         if targets is not None:
@@ -142,10 +162,63 @@ class ARModel(nn.Module):
                 loss = loss + out.aux_loss
         return ModelOutput(logits, loss, out.stats)
 
+    @contextlib.contextmanager
+    def attached(self, cache: KVCache | None, length: int) -> Iterator[None]:
+        """Attach `cache` to the model and every attention for one forward of `length`."""
+        if cache is None:
+            yield
+            return
+        cache.begin(length)
+        self.cache = cache
+        for block in self.blocks:
+            block.attn.cache = cache
+        try:
+            yield
+        finally:
+            self.cache = None
+            for block in self.blocks:
+                block.attn.cache = None
+
+    @property
+    def static_loop(self) -> bool:
+        """Whether the halting loops run to their static length in this forward."""
+        return self.static or self.cache is not None
+
+    def set_static(self, static: bool) -> None:
+        """Static halting loops: every step runs, the early exit is emulated on the device
+        (`artrm.models.loop`), so a forward needs no host synchronisation; outputs, losses
+        and gradients are unchanged. Call again after loading other weights."""
+        self.static = static
+
     @property
     def passes(self) -> PassCount:
         """Block passes of the last forward, and of its backward once that has run."""
         return self.counter.count
+
+    def forward_passes(self, stats: dict[str, Stat]) -> Stat:
+        """Block passes of the last forward as the early-exit loop realises them."""
+        if "act_steps" in stats:
+            return stats["act_steps"] * self.plan.passes_per_step
+        return self.passes.forward
+
+    def pass_stats(self, stats: dict[str, Stat]) -> dict[str, Stat]:
+        """Realised block passes of the last forward and backward (after the backward), as
+        the early-exit loop realises them: counted by the hooks, or, in a static loop, the
+        passes of the steps the eager loop would have run (on the device)."""
+        count = self.passes
+        steps = stats.get("act_steps")
+        if not isinstance(steps, torch.Tensor):
+            return {"passes_forward": count.forward, "passes_backward": count.backward}
+        per = self.plan.passes_per_step
+        per_step = [0] * max(1, count.forward // per)
+        for call in count.backward_calls:
+            per_step[call // per] += 1
+        key = (tuple(itertools.accumulate(per_step)), steps.device)
+        if key not in self._tables:  # made once: a host-to-device copy synchronises
+            self._tables[key] = torch.tensor(key[0], dtype=torch.float32, device=steps.device)
+        index = (steps.long() - 1).view(1)  # a tensor index: no host read of the step
+        return {"passes_forward": steps * per,
+                "passes_backward": self._tables[key].index_select(0, index).squeeze(0)}
 
     def set_inference_steps(self, steps: int) -> None:
         """Run `steps` loop steps instead of the trained number (tied rungs only)."""

@@ -7,6 +7,10 @@ C -> 4C -> C with exact (erf) GELU and dropout. 12C^2 + 10C parameters.
 
 Optionally (a correction, not the paper) queries and keys are rotated by their position
 (RoPE, Su et al. 2021), which gives relative positions and a chance at length generalisation.
+
+During KV-cached generation (`artrm.models.kvcache`) the model attaches its cache to every
+attention; the attention then stores its keys and values in the cache's slot for this block
+call and attends to the cached prefix.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from artrm.models.kvcache import KVCache
 
 
 class Rotary(nn.Module):
@@ -27,10 +33,14 @@ class Rotary(nn.Module):
         self.register_buffer("cos", angles.cos(), persistent=False)
         self.register_buffer("sin", angles.sin(), persistent=False)
 
-    def forward(self, t: torch.Tensor) -> torch.Tensor:
-        """Rotate t (B, nh, T, hs) by position."""
-        T = t.shape[-2]
-        cos, sin = self.cos[:T].to(t.dtype), self.sin[:T].to(t.dtype)  # (T, hs/2)
+    def forward(self, t: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """Rotate t (B, nh, T, hs) by position: 0..T-1, or `positions` (T,)."""
+        if positions is None:
+            T = t.shape[-2]
+            cos, sin = self.cos[:T], self.sin[:T]  # (T, hs/2)
+        else:
+            cos, sin = self.cos.index_select(0, positions), self.sin.index_select(0, positions)
+        cos, sin = cos.to(t.dtype), sin.to(t.dtype)
         a, b = t.chunk(2, dim=-1)
         return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
 
@@ -43,15 +53,21 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(n_embd, n_embd)
         self.drop = nn.Dropout(dropout)
         self.rotary = Rotary(n_embd // n_head, rope_len) if rope_len else None
+        self.cache: KVCache | None = None  # attached by the model during cached generation
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         B, T, C = h.shape
         q, k, v = self.qkv(h).split(C, dim=2)  # 3 x (B, T, C)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        cache = self.cache
         if self.rotary is not None:
-            q, k = self.rotary(q), self.rotary(k)
-        p = self.dropout if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)  # (B, nh, T, hs)
+            positions = None if cache is None else cache.positions
+            q, k = self.rotary(q, positions), self.rotary(k, positions)
+        if cache is not None:
+            out = cache.attend(q, k, v)  # (B, nh, T, hs)
+        else:
+            p = self.dropout if self.training else 0.0
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         out = out.transpose(1, 2).reshape(B, T, C)
         return self.drop(self.proj(out))
 

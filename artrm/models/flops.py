@@ -1,4 +1,4 @@
-"""Analytic model FLOPs of a training step, from the realised block passes.
+"""Analytic model FLOPs of training steps and of evaluation (generation), from block passes.
 
 Per token and block pass (forward), with width C and sequence length T:
 
@@ -11,13 +11,24 @@ twice its forward again in the backward (input and weight gradients). These are 
 FLOPs: work that a kernel repeats (flash attention recomputes scores in its backward) or
 wastes (dense kernels over the masked half of the attention matrix) is not counted, and
 neither are LayerNorms, GELUs, the embeddings, the optimiser or the 1-wide halting heads.
+
+Generation of A tokens after a prompt of P: uncached, A full forwards of P, P+1, .., P+A-1
+positions (every position read out); cached, one forward of the prompt, then A-1 forwards
+of one position whose attention reads the j+1 cached keys of its position j. A run's
+evaluation is its rounds (every `eval.every` steps at the periodic lengths, all lengths at
+the last step) of `n_problems` generations per length; greedy decoding adds one
+teacher-forced pass per problem and is bounded by generating every problem.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from artrm.data.tasks import VOCAB
+import torch
+
+from artrm.config import RunConfig
+from artrm.data.tasks import VOCAB, get_task, text_length
 
 
 def block_matmul_flops(n_embd: int) -> int:
@@ -57,3 +68,73 @@ def train_step_flops(n_embd: int, batch: int, length: int, forward_passes: float
     return StepFlops(
         matmul=tokens * (pass_units * block_matmul_flops(n_embd) + 3 * head_flops(n_embd)),
         attention=tokens * pass_units * block_attention_flops(n_embd, length))
+
+
+def forward_flops(n_embd: int, length: int, passes: float, vocab_size: int = len(VOCAB)
+                  ) -> float:
+    """FLOPs of one forward of one sequence of `length` positions, every position read out."""
+    per_token = passes * (block_matmul_flops(n_embd) + block_attention_flops(n_embd, length))
+    return length * (per_token + head_flops(n_embd, vocab_size))
+
+
+def generation_flops(n_embd: int, prompt: int, n_new: int, passes: float, cached: bool,
+                     vocab_size: int = len(VOCAB)) -> float:
+    """FLOPs of generating `n_new` tokens after a prompt of `prompt` positions (one
+    sequence), with or without the KV cache."""
+    if not cached:
+        return sum(forward_flops(n_embd, prompt + i, passes, vocab_size) for i in range(n_new))
+    decode = sum(passes * (block_matmul_flops(n_embd) + 4.0 * n_embd * (position + 1))
+                 + head_flops(n_embd, vocab_size) for position in range(prompt, prompt + n_new - 1))
+    return forward_flops(n_embd, prompt, passes, vocab_size) + decode
+
+
+def step_passes(cfg: RunConfig) -> tuple[int, int]:
+    """Forward and backward block passes of a training step of `cfg` with every loop step
+    run (the ACT rungs' full compute: their cost once halting no longer exits early),
+    counted on one short sequence of a narrow copy of the model."""
+    from artrm.models import build_model  # the models import this module's package
+
+    arch = dataclasses.replace(cfg.arch, n_embd=8, n_head=2, block_size=8)
+    model = build_model(cfg.model, arch)
+    model.full_compute = "full_compute" in model.switches or model.full_compute
+    idx = torch.randint(0, arch.vocab_size, (1, 4), generator=torch.Generator().manual_seed(0))
+    model(idx, idx).loss.backward()
+    return model.passes.forward, model.passes.backward
+
+
+@dataclass(frozen=True)
+class RunFlops:
+    """Model FLOPs of a whole run: training, and evaluation with and without the cache."""
+
+    train: float
+    eval_cached: float
+    eval_uncached: float
+
+
+def eval_rounds(cfg: RunConfig) -> list[tuple[int, ...]]:
+    """The lengths evaluated at each round of `cfg`."""
+    e, steps = cfg.eval, cfg.optim.steps
+    rounds = [e.periodic_lengths for s in range(e.every, steps, e.every)]
+    return rounds + [e.lengths]
+
+
+def run_flops(cfg: RunConfig) -> RunFlops:
+    """Training and evaluation FLOPs of `cfg` at full compute (an upper bound for the ACT
+    rungs) on trimmed or block-padded batches as configured."""
+    forward, backward = step_passes(cfg)
+    C, V, task = cfg.arch.n_embd, cfg.arch.vocab_size, get_task(cfg.task)
+    T = (cfg.arch.block_size if cfg.data.padding == "block"
+         else text_length(cfg.task, cfg.data.train_len) - 1)
+    step = train_step_flops(C, cfg.optim.batch_size, T, forward, backward).total
+    evals = {}
+    for cached in (True, False):
+        total = 0.0
+        for lengths in eval_rounds(cfg):
+            for length in lengths:
+                P, A = task.prompt_length(length), task.answer_length(length)
+                per = generation_flops(C, P, A, forward, cached, V)
+                if cfg.eval.decoding == "greedy":  # the teacher-forced pass, then (at most) all
+                    per += forward_flops(C, P + A - 1, forward, V)
+                total += cfg.eval.n_problems * per
+        evals[cached] = total
+    return RunFlops(step * cfg.optim.steps, evals[True], evals[False])

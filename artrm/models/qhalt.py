@@ -25,16 +25,26 @@ class QHalt:
             self.min_steps = torch.where(explore, random_min, self.min_steps)
         self.min_steps = self.min_steps.view(batch, *([1] * (len(shape) - 1)))
 
-    def update(self, q_logit: torch.Tensor, t: int) -> bool:
+    def update(self, q_logit: torch.Tensor, t: int) -> None:
         """Record the decision after step t (0-based) from q_logit (same shape as the halting
-        state); True when everything has halted."""
+        state)."""
         want = (q_logit > 0) | (t == self.steps - 1)
-        new = want & (t + 1 >= self.min_steps) & ~self.halted
+        self._halt(want & (t + 1 >= self.min_steps), t)
+
+    def replay(self, halted: torch.Tensor, t: int) -> None:
+        """Record the decisions `halted` taken earlier after step t (a KV cache keeps them)."""
+        self._halt(halted, t)
+
+    def _halt(self, halt: torch.Tensor, t: int) -> None:
+        new = halt & ~self.halted
         self.halt_step = torch.where(new, t + 1, self.halt_step)
         self.halted = self.halted | new
-        return bool(self.halted.all())
 
-    def mean_halt_step(self, t: int) -> float:
-        """Mean step at which rows halted (rows still running count as t + 1)."""
+    def all_halted(self) -> torch.Tensor:
+        """0-d bool: every row (or position) has halted."""
+        return self.halted.all()
+
+    def mean_halt_step(self, t: int) -> torch.Tensor:
+        """Mean step at which rows halted (rows still running count as t + 1), 0-d."""
         steps = torch.where(self.halted, self.halt_step, t + 1)
-        return float(steps.float().mean())
+        return steps.float().mean()

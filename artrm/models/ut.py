@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from artrm.models.block import normal_init
 from artrm.models.act import ACT
 from artrm.models.base import CoreOutput, token_loss
+from artrm.models.block import normal_init
 from artrm.models.gpt_level2 import IterativeStepTransformer
+from artrm.models.loop import ExitLoop
 from artrm.registry import register
 
 
@@ -20,7 +21,9 @@ class UniversalTransformer(IterativeStepTransformer):
         out = sum_t w_t h_t,  w_t = p_t before halting, the remainder at it   (eq. act-mix)
 
     The loop exits once every position (padding included) has halted, so realised passes
-    are at most N; the ponder cost is weighted by `ponder_weight` (0 in the paper).
+    are at most N; the ponder cost is weighted by `ponder_weight` (0 in the paper). A
+    position's output depends only on its own halting step, so the exit (and with it the
+    padding, `full_compute` or a static loop) changes no output.
     """
 
     name = "ut"
@@ -40,6 +43,7 @@ class UniversalTransformer(IterativeStepTransformer):
     def core(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> CoreOutput:
         B, T, C = x.shape
         act = ACT(B, T, C, x.device)
+        loop = ExitLoop(self.static_loop, self.full_compute)
         aux: list[torch.Tensor] = []  # losses besides the next-token loss of the ACT mix
         state = self.initial_state(x)
         for t in range(self.steps):
@@ -47,11 +51,11 @@ class UniversalTransformer(IterativeStepTransformer):
             out = self.answer(state)  # (B, T, C)
             act.update(out, torch.sigmoid(self.halt(out)).squeeze(-1))
             if targets is not None and self.arch.deep_supervision:  # a loss on every step's y_t
-                aux.append(token_loss(self.readout(out), targets))
-            if act.all_halted() and not self.full_compute:
+                aux.append(loop.masked(token_loss(self.readout(out), targets)))
+            if loop.after_step(act.all_halted()):
                 break
         h, ponder = act.finalize(out)
         if self.arch.ponder_weight:
             aux.append(self.arch.ponder_weight * ponder)
-        stats = {"act_steps": float(t + 1), "ponder": float(ponder.detach())}
+        stats = {"act_steps": loop.steps, "ponder": loop.out(ponder.detach())}
         return CoreOutput(h, sum(aux[1:], aux[0]) if aux else None, stats)

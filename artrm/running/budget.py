@@ -108,6 +108,10 @@ def train_within(cfg: RunConfig, exe: ExecConfig, store: ResultStore, checkpoint
     def outcome(status: str, record: Record | None = None) -> Outcome:
         return Outcome(cfg.hash, status, p.step, rate if trusted else None, record)
 
+    def stopped(status: str) -> Outcome:  # a stop before the end keeps a checkpoint
+        trainer.save_checkpoint()
+        return outcome(status)
+
     grace = budget.hard_grace_s
     try:
         with hard_stop(None if grace is None else budget.left() + grace):
@@ -120,12 +124,12 @@ def train_within(cfg: RunConfig, exe: ExecConfig, store: ResultStore, checkpoint
                 else:
                     target = boundary
                     if not partial and now + (steps - p.step) * rate > budget.deadline:
-                        return outcome("cannot finish")
+                        return stopped("cannot finish")
                 if rate is not None and now + (target - p.step) * rate > budget.deadline:
                     target = p.step + math.floor(budget.left() / rate) if partial else p.step
                     if target <= p.step:
-                        return outcome("deadline")
-                trainer.run(stop_at=target)
+                        return stopped("deadline")
+                trainer.run(stop_at=target, save_at_stop=False)
                 if mark is None:
                     mark = (p.step, clock())
                     rate = rate if trusted else mark[1] - now
@@ -205,12 +209,14 @@ def run_budgeted(configs: list[RunConfig], exe: ExecConfig, store: ResultStore, 
                  export: Path | None = None, workers: int = 1, label: str | None = None,
                  checkpoints: Path | None = None, partial: bool = False,
                  reserve_s: float | None = None, hard_grace_s: float | None = 10.0,
-                 startup_s: float | None = None, log: Log = stderr_log) -> Summary:
+                 startup_s: float | None = None, log: Log = stderr_log,
+                 isolate: bool = False) -> Summary:
     """Train the missing runs of `configs` within `budget_s` seconds from now and pack the
     grid's stored records into `export`. The last `reserve_s` (default: 10% of the budget,
     at most 15 s) are kept for packing and exit; a run's estimate includes `startup_s`
     (default: 5% of the budget, at most 10 s). With one worker the runs train in this
-    process; else in `workers` processes (on CUDA they share the visible GPUs)."""
+    process unless `isolate`; else in `workers` processes (on CUDA they share the visible
+    GPUs)."""
     reserve_s = min(15.0, budget_s / 10) if reserve_s is None else reserve_s
     startup_s = min(10.0, budget_s / 20) if startup_s is None else startup_s
     budget = Budget(clock() + budget_s - reserve_s, hard_grace_s, startup_s)
@@ -227,7 +233,7 @@ def run_budgeted(configs: list[RunConfig], exe: ExecConfig, store: ResultStore, 
         if outcome.record is not None and export is not None:
             summary.archive_bytes = _export(configs, store, export)
 
-    if workers <= 1:
+    if workers <= 1 and not isolate:
         while (cfg := scheduler.next()) is not None:
             try:
                 outcome = train_within(cfg, exe, store, checkpoints, label, budget,

@@ -35,21 +35,34 @@ def check_exec(precision: str, exe: ExecConfig, device: torch.device) -> None:
                 raise ConfigError(f"{option} applies on CUDA only; device is {device}")
 
 
+def is_sync_free(exe: ExecConfig, device: torch.device) -> bool:
+    """Whether steps run without host synchronisation: as asked, by default on CUDA."""
+    return device.type == "cuda" if exe.sync_free is None else exe.sync_free
+
+
+def uses_graphs(exe: ExecConfig, device: torch.device) -> bool:
+    """Whether steps are CUDA graphs: on CUDA, sync-free, not compiled, unless switched off."""
+    return (exe.graphs and device.type == "cuda" and is_sync_free(exe, device)
+            and not exe.compile)
+
+
 def apply_threads(exe: ExecConfig) -> None:
     if exe.threads is not None:
         torch.set_num_threads(exe.threads)
 
 
 @contextlib.contextmanager
-def numerics(precision: str, device: torch.device) -> Iterator[None]:
-    """fp32 as is; tf32 matmuls; or bf16 autocast (CUDA)."""
+def numerics(precision: str, device: torch.device, graph_safe: bool = False) -> Iterator[None]:
+    """fp32 as is; tf32 matmuls; or bf16 autocast (CUDA). `graph_safe`: autocast without
+    its weight-cast cache, so a CUDA graph captured inside replays the casts."""
     if device.type != "cuda":
         yield
         return
     previous = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision == "tf32"
     try:
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=precision == "bf16",
+                            cache_enabled=not graph_safe):
             yield
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = previous

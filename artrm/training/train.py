@@ -8,14 +8,21 @@ so evaluation never changes the training trajectory. A checkpoint holds everythi
 moves (weights, optimiser, data stream, RNG states, history), so a resumed run continues
 bit for bit where the interrupted one stopped. SIGINT and SIGTERM stop a run at the next
 step with a checkpoint (`Interrupted`); a non-finite loss stops it with nothing stored
-(`Diverged`).
+(`Diverged`, found when the statistics are read: at every evaluation round, checkpoint and
+stop, before anything is kept).
+
+Sync-free steps (`ExecConfig.sync_free`, the default on CUDA) never wait for the device:
+static halting loops (the same outputs, losses and gradients), statistics kept on the
+device until they are read, batches copied from pinned memory; on CUDA the step is then
+replayed as a CUDA graph (`artrm.training.graphs`) unless `graphs` is off. On a CPU the
+default is the eager path, numerically the authors' loop.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,19 +37,25 @@ from artrm.config import ExecConfig, RunConfig
 from artrm.data.tasks import TrainStream, lm_batch
 from artrm.errors import ConfigError
 from artrm.models import ARModel, build_model
+from artrm.models.loop import Stat
 from artrm.paths import checkpoints_dir
 from artrm.results.atomic import torch_save
 from artrm.results.provenance import environment
 from artrm.results.schema import SCHEMA, Record
 from artrm.training.evaluate import evaluate
+from artrm.training.generation import Decoder
+from artrm.training.graphs import GraphDecoder, TrainGraph
 from artrm.training.runtime import (
     apply_threads,
     check_exec,
+    is_sync_free,
     numerics,
     resolve_device,
     rng_state,
     set_rng_state,
+    uses_graphs,
 )
+from artrm.training.stats import Diverged, StepStats, check_weights  # noqa: F401 (Diverged)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -60,10 +73,6 @@ class Interrupted(Exception):
 
     def __str__(self) -> str:
         return f"interrupted by {signal.Signals(self.signum).name} {self.what}"
-
-
-class Diverged(ConfigError):
-    """The loss became non-finite: the run stops and stores nothing."""
 
 
 @dataclass
@@ -133,17 +142,24 @@ class Trainer:
         apply_threads(exe)
         torch.manual_seed(cfg.seed)
         self.model = prepare_model(build_model(cfg.model, cfg.arch).to(self.device), exe)
+        self.sync_free, graphs = is_sync_free(exe, self.device), uses_graphs(exe, self.device)
         o = cfg.optim
-        fused = {"fused": True} if exe.fused_adamw else {}
+        options: dict[str, Any] = {"fused": True} if exe.fused_adamw else {}
+        if graphs:
+            options["capturable"] = True  # the step count on the device, for the graph
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=o.lr,
                                            betas=(o.beta1, o.beta2), eps=o.eps,
-                                           weight_decay=o.weight_decay, **fused)
+                                           weight_decay=o.weight_decay, **options)
         self.stream = TrainStream(cfg.task, cfg.data.train_len, o.batch_size, cfg.seed)
         self.progress = Progress()
         if ckpt is not None and fresh:
             ckpt.unlink(missing_ok=True)  # --force: train from step 0
         if ckpt is not None and ckpt.exists():
             self._resume(read_checkpoint(ckpt, cfg, self.device))
+        self.model.set_static(self.sync_free)  # after the weights are loaded
+        self.pending = StepStats()
+        self.graph = TrainGraph(self._step, self._zero_grad, _log) if graphs else None
+        self.decoder = GraphDecoder(_log) if graphs else Decoder()
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _resume(self, state: dict[str, Any]) -> None:
@@ -160,6 +176,7 @@ class Trainer:
     def save_checkpoint(self) -> bool:
         if self.ckpt is None:
             return False
+        self.read_stats()  # Diverged here keeps the last finite checkpoint
         torch_save(self.ckpt, {
             "train_hash": self.cfg.train_hash, "config": self.cfg.to_dict(),
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -168,27 +185,59 @@ class Trainer:
         return True
 
     # -- steps ---------------------------------------------------------------------------------
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, Stat]:
+        """One optimiser step; its statistics (loss, realised passes, the rung's own), as
+        0-d device tensors when sync-free (read them with `read_stats` after `run`)."""
+        inputs, targets = self.batch()
+        if self.graph is not None:
+            return self.graph(inputs, targets)
+        stats = self._step(inputs, targets)
+        self._zero_grad()
+        return stats
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next training batch (inputs, targets), each (B, T), on the device (copied
+        from pinned memory without waiting, on CUDA)."""
         inputs, targets = lm_batch(self.stream.next(), self.cfg.arch.block_size,
                                    self.cfg.data.padding)
-        inputs, targets = inputs.to(self.device), targets.to(self.device)
-        with numerics(self.cfg.precision, self.device):
+        if self.device.type == "cuda":
+            return (inputs.pin_memory().to(self.device, non_blocking=True),
+                    targets.pin_memory().to(self.device, non_blocking=True))
+        return inputs.to(self.device), targets.to(self.device)
+
+    def _step(self, inputs: torch.Tensor, targets: torch.Tensor) -> dict[str, Stat]:
+        """Forward, backward and update (gradients are left for `_zero_grad`)."""
+        with numerics(self.cfg.precision, self.device, graph_safe=self.graph is not None):
             out = self.model(inputs, targets)
         out.loss.backward()
         self.optimizer.step()
+        loss = out.loss.detach() if self.sync_free else out.loss.item()
+        return {"loss": loss, **self.model.pass_stats(out.stats), **out.stats}
+
+    def _zero_grad(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)  # params without grad stay untouched
-        passes = self.model.passes
-        return {"loss": out.loss.item(), "passes_forward": passes.forward,
-                "passes_backward": passes.backward, **out.stats}
+
+    def read_stats(self) -> None:
+        """Append the statistics of the steps run since the last read to the curves (one
+        transfer from the device); `Diverged` at the first non-finite loss, or when the
+        last update left non-finite weights (before any evaluation or checkpoint)."""
+        if not self.pending.pending:
+            return
+        for row in self.pending.read(self.cfg.optim.lr):
+            for k, v in row.items():
+                self.progress.curves.setdefault(k, []).append(round(v, 5))
+        check_weights(self.model, self.progress.step, self.cfg.optim.lr)
 
     def evaluate(self, lengths: tuple[int, ...]) -> dict[str, Any]:
-        e = self.cfg.eval
-        with numerics(self.cfg.precision, self.device):
+        e, graphs = self.cfg.eval, self.graph is not None
+        with numerics(self.cfg.precision, self.device, graph_safe=graphs):
             return evaluate(self.model, self.cfg.task, lengths, e.n_problems, self.cfg.seed,
-                            e.decoding, round_id=self.progress.step)
+                            e.decoding, round_id=self.progress.step, cached=self.exe.kv_cache,
+                            decoder=self.decoder)
 
-    def run(self, stop_at: int | None = None) -> bool:
-        """Train to the end (True) or until step `stop_at` (False), checkpointing on the way."""
+    def run(self, stop_at: int | None = None, save_at_stop: bool = True) -> bool:
+        """Train to the end (True) or until step `stop_at` (False), checkpointing on the way
+        (every `checkpoint_every` steps, at the end, and at `stop_at` if `save_at_stop`)."""
         cfg, p = self.cfg, self.progress
         every = self.exe.checkpoint_every or cfg.eval.every
         last = cfg.optim.steps if stop_at is None else min(stop_at, cfg.optim.steps)
@@ -198,18 +247,17 @@ class Trainer:
         with stop_signals() as caught:
             while p.step < last:
                 t0 = time.perf_counter()
-                stats = self.train_step()
-                p.train_time_s += time.perf_counter() - t0
-                if not math.isfinite(stats["loss"]):
-                    raise Diverged(f"training diverged: the loss is {stats['loss']} at step "
-                                   f"{p.step + 1} (lr {cfg.optim.lr:g}); nothing stored")
+                self.pending.add(p.step + 1, self.train_step())
                 p.step += 1
-                for k, v in stats.items():
-                    p.curves.setdefault(k, []).append(round(v, 5))
-                if p.step % cfg.eval.every == 0 or p.step == cfg.optim.steps:
+                evaluating = p.step % cfg.eval.every == 0 or p.step == cfg.optim.steps
+                if evaluating or p.step % every == 0 or p.step == last or caught:
+                    self.read_stats()  # waits for the device: training time
+                p.train_time_s += time.perf_counter() - t0
+                if evaluating:
                     self._eval_round()
-                    bar.set_postfix(loss=f"{stats['loss']:.3f}")
-                if p.step % every == 0 or p.step == last:
+                    bar.set_postfix(loss=f"{p.curves['loss'][-1]:.3f}")
+                if p.step % every == 0 or p.step == cfg.optim.steps or (
+                        p.step == last and save_at_stop):
                     self.save_checkpoint()
                 bar.update(1)
                 if caught and p.step < last:
@@ -233,6 +281,7 @@ class Trainer:
 
     # -- the record ----------------------------------------------------------------------------
     def record(self, label: str | None = None) -> Record:
+        self.read_stats()
         cfg, p = self.cfg, self.progress
         return {
             "schema": SCHEMA,
@@ -254,6 +303,10 @@ class Trainer:
                            "eval_time_s": round(p.eval_time_s, 2),
                            "wall_time_s": round(p.train_time_s + p.eval_time_s, 2)},
         }
+
+
+def _log(line: str) -> None:
+    tqdm.write(line, file=sys.stderr)
 
 
 def _mean(values: list[float]) -> float:
