@@ -426,10 +426,18 @@ def mean_text(df: pd.DataFrame, **where: Any) -> str:
     return f"{x.mean():.3f}" if len(x) else NOT_RUN
 
 
+def span(values: Iterable[float], digits: int = 2) -> str:
+    """The range of some values for prose ("0.10 to 0.15", or one value), or "not run yet"."""
+    x = sorted(values)
+    if not x:
+        return NOT_RUN
+    lo, hi = f"{x[0]:.{digits}f}", f"{x[-1]:.{digits}f}"
+    return lo if lo == hi else f"{lo} to {hi}"
+
+
 def span_text(df: pd.DataFrame, **where: Any) -> str:
     """The range of character accuracy over a selection's runs, for prose ("0.10 to 0.15")."""
-    x = _select(df, **where)
-    return f"{x.min():.2f} to {x.max():.2f}" if len(x) else NOT_RUN
+    return span(_select(df, **where))
 
 
 def study_lengths(df: pd.DataFrame) -> pd.DataFrame:

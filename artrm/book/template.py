@@ -155,9 +155,10 @@ with an autograd graph, and backward (the passes the loss gradient reaches)."""
 RUNS_TEXT = """## Train or load
 
 The experiment: {which} on every task and seed of the profile. A run whose full
-configuration is stored in `data/` is loaded; a missing one is trained (the `paper` profile
-refuses to train on a CPU), unless `stored_only`. The same runs at the paper's scale (the
-`paper` profile) are loaded wherever they are stored, and never trained here."""
+configuration is stored in `data/` is loaded; a missing one is trained, unless `stored_only`
+(the `paper` profile trains only on a GPU: on a CPU it shows what is stored). The same runs at
+the paper's scale (the `paper` profile) are loaded wherever they are stored, and never trained
+here."""
 
 EVALUATE_TEXT = """## Evaluate
 
