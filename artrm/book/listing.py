@@ -16,6 +16,7 @@ from typing import Any
 
 from IPython.display import Markdown
 
+from artrm.book.template import book_labels
 from artrm.paths import REPO
 from artrm.registry import rung
 
@@ -79,8 +80,6 @@ def show(model: str, *names: str, labels: set[str] | None = None) -> Markdown:
     """The source of rung `model`: the methods its class defines itself, or `names` (a
     method of the class, or the dotted path of any object, such as the block's `forward`).
     `labels` are the book's equation labels (default: those of the notebook sources)."""
-    from artrm.book.template import book_labels
-
     labels = book_labels() if labels is None else labels
     cls = rung(model)
     parts = [f"**`{cls.__name__}`** ({_where(cls)}){_links(equation_tags(cls), labels)}."]

@@ -8,7 +8,7 @@ dashed (bars: hatched); the paper's own values are black diamonds (markers), cro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,9 +29,9 @@ from artrm.book.paper import (
 from artrm.book.report import (
     PAPER_SCALE,
     Runs,
-    _scaled,
     at_train_len,
     bootstrap_mean,
+    by_scale,
     scale_label,
 )
 from artrm.data.tasks import task_names
@@ -151,7 +151,8 @@ def _means(ax: Axes, df: pd.DataFrame, x: str, y: str, model: str, scale: str,
             **kwargs)
 
 
-def _each(df: pd.DataFrame, models: Iterable[str] | None = None):
+def _each(df: pd.DataFrame, models: Iterable[str] | None = None
+          ) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """(model, scale, rows) for every rung and scale present in `df`."""
     for model in present(df, "model", models or model_names()):
         for scale in present(df, "scale", df["scale"].cat.categories):
@@ -283,7 +284,7 @@ def training_curves(runs: Runs, key: str = "loss", models: Iterable[str] | None 
                     smooth: int = 25) -> Figure:
     """A per-step training statistic (loss, realised passes, ...) per task, one line per run
     (moving average over `smooth` steps); for block passes, the nominal budget dotted."""
-    _, pairs = _scaled(runs)
+    _, pairs = by_scale(runs)
     pairs = [(s, r) for s, r in pairs if key in r["curves"]
              and (models is None or r["model"] in models)]
     tasks = [t for t in task_names() if any(r["task"] == t for _, r in pairs)]

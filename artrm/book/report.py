@@ -41,7 +41,7 @@ def scale_label(scale: str) -> str:
     return "paper scale" if scale == PAPER_SCALE else scale or "ours"
 
 
-def _scaled(runs: Runs) -> tuple[list[str], list[tuple[str, Record]]]:
+def by_scale(runs: Runs) -> tuple[list[str], list[tuple[str, Record]]]:
     """The scales (in order) and (scale, record) pairs; a plain list is the one scale ""."""
     if isinstance(runs, Mapping):
         return list(runs), [(s, r) for s, records in runs.items() for r in records]
@@ -67,7 +67,7 @@ def _frame(rows: list[dict[str, Any]], scales: list[str], columns: list[str]) ->
 def final_frame(runs: Runs, evaluation: str = "final") -> pd.DataFrame:
     """One row per (run, evaluation length) with every metric of the final evaluation, or of
     a stored re-evaluation (`evaluation="greedy"`: the greedy one with the trained steps)."""
-    scales, pairs = _scaled(runs)
+    scales, pairs = by_scale(runs)
     rows = []
     for scale, r in pairs:
         metrics = r["final"] if evaluation == "final" else stored_evaluation(r, evaluation)
@@ -78,7 +78,7 @@ def final_frame(runs: Runs, evaluation: str = "final") -> pd.DataFrame:
 
 def history_frame(runs: Runs, length: int | None = None) -> pd.DataFrame:
     """One row per (run, evaluation round, length) with training statistics and metrics."""
-    scales, pairs = _scaled(runs)
+    scales, pairs = by_scale(runs)
     rows = []
     for scale, r in pairs:
         for h in r["history"]:
@@ -322,7 +322,7 @@ def breakthroughs(history: pd.DataFrame, task: str = "addition", metric: str = "
 def compute_table(runs: Runs) -> pd.DataFrame:
     """Nominal against realised block passes per training step (mean over the run), forward
     and backward, with the parameter count: compute matching as it actually happened."""
-    scales, pairs = _scaled(runs)
+    scales, pairs = by_scale(runs)
     rows = [{**_keys(scale, r), "nominal": r["passes"]["nominal"],
              "forward (realised)": r["passes"]["forward_mean"],
              "backward (realised)": r["passes"]["backward_mean"], "parameters": r["params"]}
@@ -337,7 +337,7 @@ def compute_table(runs: Runs) -> pd.DataFrame:
 
 def provenance_table(runs: Runs) -> pd.DataFrame:
     """Where, when and with what each run was produced."""
-    _, pairs = _scaled(runs)
+    _, pairs = by_scale(runs)
     rows = []
     for scale, r in pairs:
         p = r["provenance"]
