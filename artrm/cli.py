@@ -183,6 +183,16 @@ def make_parser() -> Parser:
                    help="run only these notebooks (default: all, in book order)")
     n.add_argument("--out", type=Path, default=None,
                    help="folder for the executed notebooks (default: book/chapters)")
+    n.add_argument("--stored-only", action="store_true",
+                   help="render the stored runs only: no notebook trains or evaluates anything "
+                        "(ARTRM_STORED_ONLY=1); missing runs are named in one line")
+    n.add_argument("--in-place", action="store_true",
+                   help="replace the notebooks in notebooks/ by their executed copies (the "
+                        "committed notebooks' outputs), instead of writing to --out")
+    n.add_argument("--generate", action="store_true",
+                   help="only write the ladder notebooks from their template and "
+                        "notebooks/ladder/*.md, book/_toc.yml and the introduction's ladder "
+                        "table (executes nothing)")
     return parser
 
 
@@ -305,10 +315,21 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_notebooks(args: argparse.Namespace) -> None:
-    from artrm.book.notebooks import CHAPTERS_DIR, NotebookFailed, run_notebooks
+    from artrm.book.notebooks import CHAPTERS_DIR, NotebookFailed, run_in_place, run_notebooks
+    from artrm.book.template import generate
 
+    if args.generate:
+        for path in generate():
+            print(f"wrote {path}")
+        return
+    if args.in_place and args.out is not None:
+        raise ConfigError("--in-place writes to notebooks/; drop --out")
     try:
-        run_notebooks(args.profile, args.device, args.out or CHAPTERS_DIR, args.only)
+        if args.in_place:
+            run_in_place(args.profile, args.device, args.only, stored_only=args.stored_only)
+        else:
+            run_notebooks(args.profile, args.device, args.out or CHAPTERS_DIR, args.only,
+                          stored_only=args.stored_only)
     except NotebookFailed as err:
         fail(str(err), code=1)
 

@@ -30,8 +30,10 @@ def tiny_run(model: str = "gpt_level1", task: str = "copy", steps: int = 12,
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path, monkeypatch):
     """Every test gets an empty results folder: no test reads or writes the repository's
-    data/ (its records or its checkpoints)."""
+    data/ (its records or its checkpoints), and may train there (the repository's conftest
+    makes the notebooks under nbval read-only with ARTRM_STORED_ONLY=1)."""
     monkeypatch.setenv("ARTRM_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("ARTRM_STORED_ONLY", raising=False)
     return tmp_path / "data"
 
 

@@ -18,6 +18,7 @@ from artrm.errors import ConfigError
 from artrm.book.notebooks import (
     NotebookFailed,
     notebook_names,
+    run_in_place,
     run_notebooks,
     select,
     with_values,
@@ -131,3 +132,24 @@ def test_the_cli_reports_a_failed_notebook_in_one_line_with_exit_1(monkeypatch, 
     err = capsys.readouterr().err
     assert err.startswith("artrm: error: notebook 05_dual_ut failed in cell 4: RuntimeError")
     assert err.count("\n") == 1
+
+
+def test_stored_only_reaches_the_kernel_and_is_restored_after(tmp_path, monkeypatch):
+    monkeypatch.delenv("ARTRM_STORED_ONLY", raising=False)
+    write_notebook(tmp_path / "src", "00_overview",
+                   "import os\nprint(os.environ.get('ARTRM_STORED_ONLY'))")
+    done = run_notebooks("smoke", "cpu", tmp_path / "out", ["00_overview"],
+                         src_dir=tmp_path / "src", log=lambda _: None, stored_only=True)
+    assert stdout_of(done[0]) == "1\n"
+    assert "ARTRM_STORED_ONLY" not in os.environ
+
+
+def test_in_place_replaces_the_sources_by_their_executed_copies(tmp_path):
+    source = write_notebook(tmp_path, "00_overview", "print(6 * 7)")
+    write_notebook(tmp_path, "01_dense", "print('not run')")
+    assert run_in_place("smoke", "cpu", ["00_overview"], src_dir=tmp_path,
+                        log=lambda _: None) == [source]
+    assert stdout_of(source) == "42\n"
+    cells = nbformat.read(source, as_version=4).cells
+    assert cells[1].source == 'profile = "smoke"\ndevice = "cpu"'  # one parameters cell
+    assert stdout_of(tmp_path / "01_dense.ipynb") == ""

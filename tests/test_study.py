@@ -7,7 +7,7 @@ import dataclasses
 
 import pandas as pd
 
-from artrm.book import chapter
+from artrm.book import chapter, report
 from artrm.config import EvalConfig, OptimConfig
 from artrm.experiments.profiles import SMOKE
 from artrm.experiments.study import (
@@ -73,7 +73,7 @@ def test_learned_counts_the_seeds_past_the_threshold_per_task():
     df = pd.DataFrame({"model": ["trm"] * 3 + ["gpt"], "variant": ["all"] * 3 + ["faithful"],
                        "task": ["copy", "copy", "reverse", "copy"],
                        "char_acc": [0.95, 0.11, 0.1, 1.0]})
-    table = chapter.study_learned(df)
+    table = report.study_learned(df)
     assert table.loc[("trm", "all"), "copy"] == "1/2"
     assert table.loc[("trm", "all"), "reverse"] == "0/1"
     assert table.loc[("gpt", "faithful"), "reverse"] == "-"

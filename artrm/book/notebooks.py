@@ -3,7 +3,9 @@
 papermill is the only thing that executes notebooks; the book renders the executed copies.
 Every notebook gets the parameters `profile` and `device` (its cell tagged `parameters` holds
 the defaults), runs with `notebooks/` as its working directory, in a kernel started from this
-Python environment, which inherits this process's environment (ARTRM_DATA included).
+Python environment, which inherits this process's environment (ARTRM_DATA included;
+ARTRM_STORED_ONLY=1 with `stored_only`, so that no chapter trains or evaluates anything).
+A registered rung without a notebook gets its chapter generated from the template on the fly.
 The notebooks run in book order and the first failure stops the run. An executed notebook shows
 one parameters cell: the values papermill injected replace the defaults in the cell tagged
 `parameters`, and papermill's own cell (tagged `injected-parameters`) is dropped.
@@ -22,22 +24,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import nbformat
+
+from artrm.book.chapter import STORED_ONLY_ENV
+from artrm.book.template import (
+    BOOK,
+    SOURCE_DIR,
+    chapter_notebook,
+    ladder_chapters,
+    notebook_names,
+    rung_source,
+)
 from artrm.config import ExecConfig
 from artrm.errors import ConfigError, check_choice
-from artrm.paths import REPO, check_writable
-from artrm.registry import RUNGS
 from artrm.experiments.profiles import get_profile
+from artrm.paths import check_writable
 from artrm.training.runtime import resolve_device
 
-def notebook_names() -> tuple[str, ...]:
-    """The book's notebooks in order: the overview, one chapter per registered rung (its
-    `chapter`), then results, the corrections study and reproducibility."""
-    return ("00_overview", *(cls.chapter for cls in RUNGS.values()), "08_results",
-            "09_does_the_negative_result_hold", "10_reproducibility")
-
-
-SOURCE_DIR = REPO / "notebooks"
-CHAPTERS_DIR = REPO / "book" / "chapters"
+CHAPTERS_DIR = BOOK / "chapters"
 KERNEL_NAME = "python3"  # the name stored in the notebooks; here it starts this interpreter
 
 Log = Callable[[str], None]
@@ -110,15 +114,41 @@ def merge_parameters(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def check_inputs(profile: str, device: str, names: list[str], src_dir: Path) -> None:
+def source_path(name: str, src_dir: Path, generated: Path) -> Path:
+    """The notebook `name` in `src_dir`; a ladder chapter missing there is generated from the
+    template into the folder `generated`."""
+    path = src_dir / f"{name}.ipynb"
+    model = ladder_chapters().get(name)
+    if path.is_file() or model is None:
+        return path
+    path = generated / f"{name}.ipynb"
+    nbformat.write(chapter_notebook(model, rung_source(model, src_dir / "ladder")), path)
+    return path
+
+
+def check_inputs(profile: str, device: str, sources: dict[str, Path]) -> None:
     """Everything that can be wrong before a notebook runs: profile, device, files, tags."""
     get_profile(profile)
     resolve_device(ExecConfig(device=device).device)
-    for name in names:
-        path = src_dir / f"{name}.ipynb"
+    for name, path in sources.items():
         if not path.is_file():
             raise ConfigError(f"notebook {name}: no file {path}")
         parameters_cell(path)
+
+
+@contextmanager
+def environment(name: str, value: str | None) -> Iterator[None]:
+    """The environment variable `name` set to `value` (left alone for None), then restored."""
+    previous = os.environ.get(name)
+    if value is not None:
+        os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
 
 
 @contextmanager
@@ -128,7 +158,6 @@ def current_env_kernel() -> Iterator[None]:
     A kernelspec in a temporary directory put first on JUPYTER_PATH overrides user and
     system specs of the same name, so the notebooks keep `python3` in their metadata.
     """
-    previous = os.environ.get("JUPYTER_PATH")
     with tempfile.TemporaryDirectory(prefix="artrm-kernel-") as tmp:
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True)
@@ -136,14 +165,9 @@ def current_env_kernel() -> Iterator[None]:
                 "--IPKernelApp.log_level=ERROR"]  # no start-up chatter in the progress lines
         spec = {"argv": argv, "display_name": "Python 3 (ipykernel)", "language": "python"}
         (spec_dir / "kernel.json").write_text(json.dumps(spec))
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (tmp, previous) if p)
-        try:
+        paths = (tmp, os.environ.get("JUPYTER_PATH"))
+        with environment("JUPYTER_PATH", os.pathsep.join(p for p in paths if p)):
             yield
-        finally:
-            if previous is None:
-                os.environ.pop("JUPYTER_PATH", None)
-            else:
-                os.environ["JUPYTER_PATH"] = previous
 
 
 def copy_assets(src_dir: Path, out_dir: Path) -> None:
@@ -155,17 +179,18 @@ def copy_assets(src_dir: Path, out_dir: Path) -> None:
             shutil.copy2(path, out_dir / path.name)
 
 
-def run_notebook(name: str, src_dir: Path, out_dir: Path, parameters: dict[str, object]) -> None:
+def run_notebook(name: str, source: Path, cwd: Path, out_dir: Path,
+                 parameters: dict[str, object]) -> None:
     """Execute one notebook; raise NotebookFailed naming the failing cell and the error."""
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    source, output = src_dir / f"{name}.ipynb", out_dir / f"{name}.ipynb"
+    output = out_dir / f"{name}.ipynb"
     failed = out_dir / f"{name}.failed.ipynb"  # a failure never replaces a good chapter
     injected_at = parameters_cell(source) + 1
     try:
         papermill.execute_notebook(source, failed, parameters=parameters, kernel_name=KERNEL_NAME,
-                                   cwd=src_dir, progress_bar=False)
+                                   cwd=cwd, progress_bar=False)
     except papermill.PapermillExecutionError as err:
         cell = err.cell_index - 1 if err.cell_index > injected_at else err.cell_index
         raise NotebookFailed(name, cell, f"{err.ename}: {err.evalue}", failed) from None
@@ -177,29 +202,45 @@ def run_notebook(name: str, src_dir: Path, out_dir: Path, parameters: dict[str, 
 
 def run_notebooks(profile: str, device: str, out_dir: Path = CHAPTERS_DIR,
                   names: Sequence[str] | None = None, src_dir: Path = SOURCE_DIR,
-                  log: Log = print) -> list[Path]:
-    """Execute the notebooks `names` (default: all, in book order) into `out_dir`.
+                  log: Log = print, stored_only: bool = False) -> list[Path]:
+    """Execute the notebooks `names` (default: all, in book order) into `out_dir`;
+    `stored_only` runs them with ARTRM_STORED_ONLY=1 (nothing is trained or evaluated).
 
     Bad input (profile, device, notebook name, a missing file or `parameters` cell) raises
     ConfigError before anything runs; a failing notebook raises NotebookFailed and stops the
     run. Returns the executed notebooks' paths.
     """
     selected = select(names)
-    check_inputs(profile, device, selected, src_dir)
     if out_dir.resolve() == src_dir.resolve():
         raise ConfigError(f"--out must differ from the source notebooks' folder {src_dir} "
                           f"(executing into it would overwrite the sources)")
     check_writable(out_dir, "the output folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    copy_assets(src_dir, out_dir)
     done: list[Path] = []
     start = time.perf_counter()
-    with current_env_kernel():
-        for i, name in enumerate(selected, 1):
+    with tempfile.TemporaryDirectory(prefix="artrm-generated-") as generated, \
+            current_env_kernel(), environment(STORED_ONLY_ENV, "1" if stored_only else None):
+        sources = {name: source_path(name, src_dir, Path(generated)) for name in selected}
+        check_inputs(profile, device, sources)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        copy_assets(src_dir, out_dir)
+        for i, (name, source) in enumerate(sources.items(), 1):
             t0 = time.perf_counter()
-            run_notebook(name, src_dir, out_dir, {"profile": profile, "device": device})
+            run_notebook(name, source, src_dir, out_dir, {"profile": profile, "device": device})
             log(f"[{i}/{len(selected)}] {name}: {time.perf_counter() - t0:.1f} s")
             done.append(out_dir / f"{name}.ipynb")
-    log(f"{len(done)} notebooks ({profile} profile, {device}) in "
+    log(f"{len(done)} notebooks ({profile} profile, {device}"
+        f"{', stored runs only' if stored_only else ''}) in "
         f"{time.perf_counter() - start:.1f} s -> {out_dir}")
+    return done
+
+
+def run_in_place(profile: str, device: str, names: Sequence[str] | None = None,
+                 src_dir: Path = SOURCE_DIR, log: Log = print, stored_only: bool = False
+                 ) -> list[Path]:
+    """Execute the notebooks, then replace the ones in `src_dir` by their executed copies (how
+    the committed notebooks get their outputs); after a failure none is replaced."""
+    with tempfile.TemporaryDirectory(prefix="artrm-executed-") as tmp:
+        done = [Path(shutil.copy2(path, src_dir / path.name)) for path in
+                run_notebooks(profile, device, Path(tmp), names, src_dir, log, stored_only)]
+    log(f"{len(done)} notebooks in {src_dir} replaced by their executed copies")
     return done

@@ -97,6 +97,28 @@ PARAMS: dict[str, int] = {
 }
 
 NOT_REPORTED = "not reported by the paper"
+FIG3_MODELS = ("gpt", "ut", "trm")  # the rungs of the paper's Fig. 3 (all three tasks)
+LENGTH = 10  # the paper's training length: every L10 value above is at it
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One number the paper reports: `metric` of `model` on `task` at evaluation `length`."""
+
+    model: str
+    task: str
+    metric: str  # a column of the results frames: "char_acc" or "seq_acc"
+    length: int
+    value: Reported
+
+
+def cells() -> list[Cell]:
+    """Every accuracy the paper reports at the end of training, as one list."""
+    out = [Cell(m, t, "char_acc", LENGTH, v) for (m, t), v in L10_CHAR_ACC.items()]
+    out += [Cell(m, "addition", "seq_acc", LENGTH, v) for m, v in L10_SEQ_ACC_ADDITION.items()]
+    out += [Cell(m, "addition", "char_acc", length, v)
+            for m, by_length in ADDITION_LONG_CHAR_ACC.items() for length, v in by_length.items()]
+    return out
 
 
 def reported(table: dict, key: object) -> str:
@@ -109,5 +131,4 @@ def reported(table: dict, key: object) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:.3f}"
 
 
-RANKING_ADDITION = ("ut_level1", "gpt", "ut", "gpt_level2", "gpt_level1", "ut_level2", "trm")
 CHANCE = 0.1  # one digit in ten

@@ -1,22 +1,44 @@
-"""The book's figures. Every model has one colour and one name everywhere (artrm.ladder)."""
+"""The book's figures. Every rung has one colour and one name everywhere (its class facts).
+
+Every figure is a row of panels (one per task, or one per group of rungs) built by `panels`
+and finished by `finish`. Our runs at the chapter's profile are solid, at the paper's scale
+dashed (bars: hatched); the paper's own values are black diamonds (markers), crosses
+(quartiles) or dotted lines (curves). A figure with nothing stored says so in its panel.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-from artrm.registry import RUNGS, model_names, rung
-from artrm.book.paper import ADDITION_DYNAMICS, ADDITION_QUARTILES, CHANCE, L10_CHAR_ACC
-from artrm.book.report import bootstrap_mean
+from artrm.book.paper import (
+    ADDITION_DYNAMICS,
+    ADDITION_QUARTILES,
+    CHANCE,
+    L10_CHAR_ACC,
+    LAST_CHAR_BREAKTHROUGH,
+)
+from artrm.book.report import (
+    PAPER_SCALE,
+    Runs,
+    at_train_len,
+    bootstrap_mean,
+    by_scale,
+    scale_label,
+)
 from artrm.data.tasks import task_names
+from artrm.registry import RUNGS, model_names, rung
 
-GROUPS = ("Non-recursive", "Single stream", "Dual stream")
-PAPER_MARK = dict(marker="D", color="black", markersize=6, linestyle="none", zorder=5)
+PAPER_MARK = dict(marker="D", color="black", markersize=5, linestyle="none", zorder=5)
+QUARTERS = ["pos_q1_acc", "pos_q2_acc", "pos_q3_acc", "pos_q4_acc"]
 
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "axes.spines.top": False,
                      "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
@@ -31,177 +53,257 @@ def label(model: str) -> str:
     return rung(model).display
 
 
-def _present(df: pd.DataFrame, column: str, order: Iterable[str]) -> list[str]:
+def groups() -> list[str]:
+    """The rungs' groups in ladder order (the paper's panels)."""
+    return list(dict.fromkeys(cls.group for cls in RUNGS.values()))
+
+
+def style(scale: str) -> str:
+    return "--" if scale == PAPER_SCALE else "-"
+
+
+def present(df: pd.DataFrame, column: str, order: Iterable[str]) -> list[str]:
+    """The values of `order` that occur in `df[column]`, in that order."""
     have = set(df[column].astype(str)) if len(df) else set()
     return [x for x in order if x in have]
 
 
-def _chance(ax: Axes, horizontal: bool = True) -> None:
-    (ax.axhline if horizontal else ax.axvline)(CHANCE, color="grey", lw=1, ls=":", zorder=0)
+def _metric(name: str) -> str:
+    return name.replace("_acc", " accuracy").replace("_", " ")
 
 
-def accuracy_bars(final: pd.DataFrame, length: int = 10, metric: str = "char_acc",
-                  models: Iterable[str] | None = None, paper: bool = True) -> Figure:
-    """Final accuracy per model, one panel per task; bars are our mean over seeds (with the
-    95% bootstrap interval when there are several), diamonds the paper's values."""
-    df = final[final["length"] == length]
-    tasks = _present(df, "task", task_names())
-    models = _present(df, "model", models or model_names())
-    size = (3.2 * len(tasks) + 1.5, 0.42 * len(models) + 1)
-    fig, axes = plt.subplots(1, len(tasks), figsize=size, sharey=True, squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        for i, m in enumerate(models):
-            values = df[(df["task"] == task) & (df["model"] == m)][metric]
-            if values.empty:
-                continue
-            mean, lo, hi = bootstrap_mean(values)
-            err = None if np.isnan(lo) else [[mean - lo], [hi - mean]]
-            ax.barh(i, mean, color=colour(m), xerr=err, capsize=3, height=0.7)
-            ax.text(min(mean + 0.02, 0.86), i, f"{100 * mean:.0f}%", va="center", fontsize=8)
-            ref = L10_CHAR_ACC.get((m, task))
-            if paper and ref is not None and length == 10 and metric == "char_acc":
-                ax.plot(ref.value, i, **PAPER_MARK, label="paper" if i == 0 else None)
-        _chance(ax, horizontal=False)
-        ax.set_title(task)
-        ax.set_xlim(0, 1.05)
-        ax.set_xlabel(f"L{length} {metric.replace('_', ' ')}")
-    axes[0][0].set_yticks(range(len(models)), [label(m) for m in models])
-    axes[0][0].invert_yaxis()
-    if paper:
-        fig.legend(*_dedup(axes[0]), loc="lower right", fontsize=8)
+# -- the scaffold -----------------------------------------------------------------------------
+def panels(titles: Sequence[str], width: float = 3.6, height: float = 3.0,
+           sharey: bool = True, sharex: bool = False) -> tuple[Figure, list[Axes]]:
+    """A figure with one panel per title, side by side (one empty panel for no titles)."""
+    n = max(1, len(titles))
+    fig, axes = plt.subplots(1, n, figsize=(width * n + 0.8, height), sharey=sharey,
+                             sharex=sharex, squeeze=False)
+    for ax, title in zip(axes[0], titles):
+        ax.set_title(title)
+    return fig, list(axes[0])
+
+
+def finish(fig: Figure, axes: list[Axes], xlabel: str, ylabel: str, scales: Iterable[str] = (),
+           extra: Sequence[tuple[Artist, str]] = (), legend: str | None = "last",
+           chance: str | None = "h", limit: bool = True, bars: bool = False) -> Figure:
+    """Labels, the chance level, accuracy limits and the legend: the rungs, the style of each
+    scale (when there are several, or only the paper's) and `extra` entries, on the last
+    panel, on the figure (`legend="figure"`) or with each panel's rungs on it ("each"); a
+    figure with nothing drawn says that no run is stored."""
+    drawn = any(ax.lines or ax.patches for ax in axes)
+    for ax in axes:
+        ax.set_xlabel(xlabel)
+        if chance:
+            (ax.axhline if chance == "h" else ax.axvline)(CHANCE, color="grey", lw=1, ls=":",
+                                                          zorder=0)
+        if limit:
+            (ax.set_ylim if chance != "v" else ax.set_xlim)(0, 1.05)
+    axes[0].set_ylabel(ylabel)
+    if not drawn:
+        axes[0].text(0.5, 0.5, "no run stored", transform=axes[0].transAxes, ha="center",
+                     color="grey")
+    elif legend:
+        handles, labels = [], []
+        scales = list(dict.fromkeys(scales))
+        if len(scales) > 1 or scales == [PAPER_SCALE]:
+            handles += [_scale_handle(s, bars) for s in scales]
+            labels += [f"ours, {scale_label(s)}" for s in scales]
+        handles += [h for h, _ in extra]
+        labels += [lab for _, lab in extra]
+        if legend == "each":  # every panel lists its rungs; the last adds the styles
+            for ax in axes:
+                own = _dedup([ax])
+                if own[0] or ax is axes[-1]:
+                    ax.legend(own[0] + (handles if ax is axes[-1] else []),
+                              own[1] + (labels if ax is axes[-1] else []), fontsize=7)
+        else:
+            rungs = _dedup(axes)
+            where = fig if legend == "figure" else axes[-1]
+            where.legend(rungs[0] + handles, rungs[1] + labels, fontsize=7,
+                         loc="lower right" if legend == "figure" else "best")
     fig.tight_layout()
     return fig
+
+
+def _scale_handle(scale: str, bars: bool) -> Artist:
+    if bars:
+        return Patch(facecolor="grey", hatch="///" if scale == PAPER_SCALE else None,
+                     alpha=0.6 if scale == PAPER_SCALE else 1.0)
+    return Line2D([], [], color="grey", ls=style(scale))
 
 
 def _dedup(axes: Iterable[Axes]) -> tuple[list, list]:
     seen: dict[str, object] = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels()):
-            seen.setdefault(lab, h)
+            if not lab.startswith("_"):
+                seen.setdefault(lab, h)
     return list(seen.values()), list(seen)
 
 
-def learning_curves(history: pd.DataFrame, metric: str = "char_acc", length: int = 10,
-                    task: str = "addition", by_group: bool = True, paper: bool = False) -> Figure:
-    """Accuracy at evaluation length `length` against the optimiser step, one line per model
-    (mean over seeds), in the paper's three groups."""
-    df = history[(history["length"] == length) & (history["task"] == task)]
-    groups = GROUPS if by_group else ("all",)
-    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3.2), sharey=True,
-                             squeeze=False)
-    for ax, group in zip(axes[0], groups):
-        for m in _present(df, "model", model_names()):
-            if by_group and rung(m).group != group:
-                continue
-            curve = df[df["model"] == m].groupby("step")[metric].mean()
-            ax.plot(curve.index, curve.values, color=colour(m), label=label(m), lw=1.8)
-            if paper and metric == "char_acc" and m in ADDITION_DYNAMICS and task == "addition":
+def _means(ax: Axes, df: pd.DataFrame, x: str, y: str, model: str, scale: str,
+           **kwargs: object) -> None:
+    """The mean of `y` over seeds against `x`: one line in the rung's colour and the scale's
+    style."""
+    curve = df.groupby(x)[y].mean()
+    ax.plot(curve.index, curve.values, color=colour(model), ls=style(scale), label=label(model),
+            **kwargs)
+
+
+def _each(df: pd.DataFrame, models: Iterable[str] | None = None
+          ) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(model, scale, rows) for every rung and scale present in `df`."""
+    for model in present(df, "model", models or model_names()):
+        for scale in present(df, "scale", df["scale"].cat.categories):
+            rows = df[(df["model"] == model) & (df["scale"] == scale)]
+            if len(rows):
+                yield model, scale, rows
+
+
+# -- the figures ----------------------------------------------------------------------------
+def accuracy_bars(final: pd.DataFrame, models: Iterable[str] | None = None,
+                  metric: str = "char_acc") -> Figure:
+    """Accuracy at the training length per rung, one panel per task: bars are our means over
+    seeds at each scale (with the 95% bootstrap interval over several seeds), diamonds the
+    paper's values."""
+    df = at_train_len(final[final["variant"] == "faithful"])
+    tasks = present(df, "task", task_names())
+    shown = present(df, "model", models or model_names())
+    scales = present(df, "scale", df["scale"].cat.categories)
+    fig, axes = panels(tasks, width=3.2, height=0.45 * max(1, len(shown)) * len(scales) + 1.2)
+    height = 0.8 / max(1, len(scales))
+    for ax, task in zip(axes, tasks):
+        for i, m in enumerate(shown):
+            for j, scale in enumerate(scales):
+                values = df[(df["task"] == task) & (df["model"] == m)
+                            & (df["scale"] == scale)][metric]
+                if values.empty:
+                    continue
+                mean, lo, hi = bootstrap_mean(values)
+                y = i - 0.4 + height * (j + 0.5)
+                ax.barh(y, mean, height=height * 0.9, color=colour(m),
+                        hatch="///" if scale == PAPER_SCALE else None,
+                        alpha=0.6 if scale == PAPER_SCALE else 1.0,
+                        xerr=None if np.isnan(lo) else [[mean - lo], [hi - mean]], capsize=2)
+                inside = mean > 0.3  # the value at the bar's end, inside it when it fits
+                ax.text(mean - 0.02 if inside else mean + 0.02, y, f"{100 * mean:.0f}%",
+                        va="center", ha="right" if inside else "left", fontsize=7,
+                        color="white" if inside else "black")
+            ref = L10_CHAR_ACC.get((m, task))
+            if ref is not None and metric == "char_acc":
+                ax.plot(ref.value, i, **PAPER_MARK, label="the paper")
+        ax.set_yticks(range(len(shown)), [label(m) for m in shown])
+        ax.set_ylim(len(shown) - 0.5, -0.5)
+    return finish(fig, axes, f"{_metric(metric)} at the training length", "", scales,
+                  legend="figure", chance="v", bars=True)
+
+
+def learning_curves(history: pd.DataFrame, metric: str = "char_acc", task: str = "addition"
+                    ) -> Figure:
+    """`metric` at the training length against the optimiser step, one panel per group of
+    rungs, one line per rung and scale (mean over seeds), with the paper's curves (char
+    accuracy on addition, dotted) or its breakthrough steps (last character, diamonds)."""
+    df = at_train_len(history[(history["task"] == task) & (history["variant"] == "faithful")])
+    fig, axes = panels(groups(), width=4.0, height=3.2, sharex=True)
+    scales, extra = [], []
+    for ax, group in zip(axes, groups()):
+        for m, scale, rows in _each(df):
+            if rung(m).group == group:
+                _means(ax, rows, "step", metric, m, scale, lw=1.6)
+                scales.append(scale)
+        for m in [m for m in model_names() if rung(m).group == group and task == "addition"]:
+            if metric == "char_acc" and m in ADDITION_DYNAMICS:
                 steps, refs = zip(*ADDITION_DYNAMICS[m])
-                ax.plot(steps, [r.value for r in refs], color=colour(m), ls="--", lw=1, alpha=0.7)
-        _chance(ax)
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel("training step")
-        ax.set_title(group if by_group else task)
-        ax.legend(fontsize=8, loc="upper left")
-    axes[0][0].set_ylabel(f"L{length} {metric.replace('_', ' ')}")
-    fig.tight_layout()
-    return fig
+                ax.plot(steps, [r.value for r in refs], color=colour(m), ls=":", lw=1,
+                        marker=".", label="_paper")
+                extra = [(Line2D([], [], color="black", ls=":", marker="."), "the paper")]
+            if metric == "last_char_acc" and LAST_CHAR_BREAKTHROUGH.get(m) is not None:
+                ax.plot(LAST_CHAR_BREAKTHROUGH[m], 0.5, marker="D", color=colour(m),
+                        markeredgecolor="black", linestyle="none", zorder=5, label="_paper")
+                extra = [(Line2D([], [], marker="D", color="white", markeredgecolor="black"),
+                          "the paper's breakthrough")]
+    return finish(fig, axes, "training step", f"{task}: {_metric(metric)}", scales, extra,
+                  legend="each")
 
 
-def curves_by_task(history: pd.DataFrame, models: Iterable[str], metric: str = "char_acc",
-                   length: int = 10) -> Figure:
-    """`metric` at evaluation length `length` against the training step, one panel per task,
-    one line per model (mean over seeds)."""
-    df = history[history["length"] == length]
-    tasks = _present(df, "task", task_names())
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3), sharey=True,
-                             squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        for m in _present(df, "model", models):
-            curve = df[(df["task"] == task) & (df["model"] == m)].groupby("step")[metric].mean()
-            ax.plot(curve.index, curve.values, color=colour(m), label=label(m), lw=1.8)
-        _chance(ax)
-        ax.set_ylim(0, 1.02)
-        ax.set_title(task)
-        ax.set_xlabel("training step")
-    axes[0][0].set_ylabel(f"L{length} {metric.replace('_', ' ')}")
-    axes[0][-1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
+def curves_by_task(history: pd.DataFrame, models: Iterable[str], metric: str = "char_acc"
+                   ) -> Figure:
+    """`metric` at the training length against the training step, one panel per task, one
+    line per rung and scale (mean over seeds)."""
+    df = at_train_len(history)
+    tasks = present(df, "task", task_names())
+    fig, axes = panels(tasks)
+    scales = []
+    for ax, task in zip(axes, tasks):
+        for m, scale, rows in _each(df[df["task"] == task], models):
+            _means(ax, rows, "step", metric, m, scale, lw=1.6)
+            scales.append(scale)
+    return finish(fig, axes, "training step", _metric(metric), scales)
 
 
-def quartile_profile(final: pd.DataFrame, task: str = "addition", length: int = 10,
-                     paper: bool = True) -> Figure:
-    """Accuracy by output quartile (Q1 = the leading quarter of the answer)."""
-    df = final[(final["length"] == length) & (final["task"] == task)]
-    models = _present(df, "model", model_names())
-    quarters = ["pos_q1_acc", "pos_q2_acc", "pos_q3_acc", "pos_q4_acc"]
-    fig, axes = plt.subplots(1, len(GROUPS), figsize=(11, 3.2), sharey=True)
-    for ax, group in zip(axes, GROUPS):
-        for m in models:
-            if rung(m).group != group:
-                continue
-            means = df[df["model"] == m][quarters].mean()
-            ax.plot(range(1, 5), means.values, "o-", color=colour(m), label=label(m))
-            if paper and task == "addition" and length == 10:
-                ax.plot(range(1, 5), [r.value for r in ADDITION_QUARTILES[m]], "x--",
-                        color=colour(m), alpha=0.6, lw=1)
-        _chance(ax)
+def quartile_profile(final: pd.DataFrame, task: str = "addition") -> Figure:
+    """Accuracy by output quartile at the training length (Q1 = the leading quarter of the
+    answer), one panel per group of rungs; crosses are the paper's values (addition)."""
+    df = at_train_len(final[(final["task"] == task) & (final["variant"] == "faithful")])
+    fig, axes = panels(groups(), width=3.7, height=3.2)
+    scales = []
+    for ax, group in zip(axes, groups()):
+        for m, scale, rows in _each(df):
+            if rung(m).group == group:
+                means = rows[QUARTERS].mean()
+                ax.plot(range(1, 5), means.values, marker="o", ls=style(scale), color=colour(m),
+                        label=label(m))
+                scales.append(scale)
+        for m in [m for m in model_names() if rung(m).group == group]:
+            if task == "addition" and m in ADDITION_QUARTILES:
+                ax.plot(range(1, 5), [r.value for r in ADDITION_QUARTILES[m]], "x:",
+                        color=colour(m), lw=1, label="_paper")
         ax.set_xticks(range(1, 5), ["Q1", "Q2", "Q3", "Q4"])
-        ax.set_ylim(0, 1.05)
-        ax.set_title(group)
-        ax.legend(fontsize=8, loc="lower left")
-    axes[0].set_ylabel(f"{task} L{length} accuracy")
-    fig.tight_layout()
-    return fig
+    paper = [(Line2D([], [], color="black", ls=":", marker="x"), "the paper")] \
+        if task == "addition" else []
+    return finish(fig, axes, "quarter of the answer", f"{task}: accuracy", scales, paper,
+                  legend="each")
 
 
-def length_generalisation(final: pd.DataFrame, metric: str = "char_acc",
-                          models: Iterable[str] | None = None) -> Figure:
+def length_generalisation(final: pd.DataFrame, models: Iterable[str] | None = None,
+                          metric: str = "char_acc") -> Figure:
     """Accuracy against evaluation length, one panel per task."""
-    tasks = _present(final, "task", task_names())
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.2), sharey=True,
-                             squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        df = final[final["task"] == task]
-        for m in _present(df, "model", models or model_names()):
-            curve = df[df["model"] == m].groupby("length")[metric].mean()
-            ax.plot(curve.index, curve.values, "o-", color=colour(m), label=label(m), ms=4)
-        _chance(ax)
-        ax.set_title(task)
-        ax.set_xlabel("evaluation length")
-        ax.set_ylim(0, 1.05)
-    axes[0][0].set_ylabel(metric.replace("_", " "))
-    axes[0][-1].legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    return fig
+    df = final[final["variant"] == "faithful"]
+    tasks = present(df, "task", task_names())
+    fig, axes = panels(tasks, height=3.2)
+    scales = []
+    for ax, task in zip(axes, tasks):
+        for m, scale, rows in _each(df[df["task"] == task], models):
+            _means(ax, rows, "length", metric, m, scale, marker="o", ms=4)
+            scales.append(scale)
+    return finish(fig, axes, "evaluation length", _metric(metric), scales)
 
 
-def training_curves(records: Iterable[dict], key: str = "loss", smooth: int = 25) -> Figure:
-    """A per-step training statistic (loss, realised passes, ...) per task, one line per run."""
-    records = list(records)
-    tasks = [t for t in task_names() if any(r["task"] == t for r in records)]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 2.8), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        for r in records:
-            if r["task"] != task or key not in r["curves"]:
-                continue
+def training_curves(runs: Runs, key: str = "loss", models: Iterable[str] | None = None,
+                    smooth: int = 25) -> Figure:
+    """A per-step training statistic (loss, realised passes, ...) per task, one line per run
+    (moving average over `smooth` steps); for block passes, the nominal budget dotted."""
+    _, pairs = by_scale(runs)
+    pairs = [(s, r) for s, r in pairs if key in r["curves"]
+             and (models is None or r["model"] in models)]
+    tasks = [t for t in task_names() if any(r["task"] == t for _, r in pairs)]
+    fig, axes = panels(tasks, height=2.8, sharey=False)
+    for ax, task in zip(axes, tasks):
+        for scale, r in [(s, r) for s, r in pairs if r["task"] == task]:
             y = np.asarray(r["curves"][key], dtype=float)
             if smooth > 1 and len(y) > smooth:
                 y = np.convolve(y, np.ones(smooth) / smooth, mode="valid")
-            ax.plot(np.arange(len(y)) + 1, y, color=colour(r["model"]), lw=1,
+            ax.plot(np.arange(len(y)) + 1, y, color=colour(r["model"]), lw=1, ls=style(scale),
                     label=label(r["model"]))
-        ax.set_title(task)
-        ax.set_xlabel("training step")
-    axes[0][0].set_ylabel(key.replace("_", " "))
-    handles, labels = _dedup(axes[0])
-    axes[0][-1].legend(handles, labels, fontsize=7)
-    fig.tight_layout()
-    return fig
+            if key.startswith("passes"):
+                ax.axhline(r["passes"]["nominal"], color="grey", lw=1, ls=":")
+    return finish(fig, axes, "training step", key.replace("_", " "), [s for s, _ in pairs],
+                  chance=None, limit=False)
 
 
 def ladder_diagram() -> Figure:
-    """The seven rungs as a staircase, each labelled with the one change it makes."""
+    """The rungs as a staircase, each labelled with the one change it makes."""
     fig, ax = plt.subplots(figsize=(10, 4.2))
     for i, r in enumerate(RUNGS.values()):
         x, y = i * 1.35, i * 0.55
@@ -209,23 +311,22 @@ def ladder_diagram() -> Figure:
         ax.text(x + 0.65, y + 0.25, r.short, ha="center", va="center", color="white",
                 fontsize=8.5, weight="bold")
         ax.text(x + 1.36, y + 0.12, r.change, fontsize=7.5, va="bottom", ha="left")
-    ax.set_xlim(-0.1, 14)
-    ax.set_ylim(-0.1, 4.1)
+    ax.set_xlim(-0.1, 1.35 * len(RUNGS) + 4.5)
+    ax.set_ylim(-0.1, 0.55 * len(RUNGS) + 0.3)
     ax.axis("off")
     fig.tight_layout()
     return fig
 
 
-def study_intervals(summary: pd.DataFrame, title: str = "") -> Figure:
+def study_intervals(summary: pd.DataFrame, title: str = "L10 char accuracy") -> Figure:
     """Mean and 95% bootstrap interval over seeds of every study variant, one panel per task.
     `summary` has columns task, model, variant, mean, ci_low, ci_high."""
-    tasks = _present(summary, "task", task_names())
+    tasks = present(summary, "task", task_names())
     keys = summary[["model", "variant"]].drop_duplicates()
     keys = keys.sort_values("model", key=lambda m: m.map(model_names().index), kind="stable")
     rows = list(keys.itertuples(index=False))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.3 * len(tasks) + 2, 0.3 * len(rows) + 1.2),
-                             sharey=True, squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    fig, axes = panels(tasks, width=3.3, height=0.3 * len(rows) + 1.2)
+    for ax, task in zip(axes, tasks):
         for i, (model, variant) in enumerate(rows):
             hit = summary[(summary["task"] == task) & (summary["model"] == model)
                           & (summary["variant"] == variant)]
@@ -235,24 +336,17 @@ def study_intervals(summary: pd.DataFrame, title: str = "") -> Figure:
             if not np.isnan(lo):
                 ax.plot([lo, hi], [i, i], color=colour(model), lw=2.5, alpha=0.6)
             ax.plot(m, i, "o", color=colour(model), ms=5)
-        _chance(ax, horizontal=False)
-        ax.set_xlim(0, 1.05)
-        ax.set_title(task)
-        ax.set_xlabel(title or "L10 char accuracy")
-    axes[0][0].set_yticks(range(len(rows)), [f"{rung(m).short}: {v}" for m, v in rows])
-    axes[0][0].invert_yaxis()
-    fig.tight_layout()
-    return fig
+        ax.set_yticks(range(len(rows)), [f"{rung(m).short}: {v}" for m, v in rows])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+    return finish(fig, axes, title, "", chance="v", legend=None)
 
 
 def test_time_compute(sweep: pd.DataFrame, metric: str = "char_acc") -> Figure:
     """Accuracy against the loop steps used at evaluation (relative to the trained number),
-    one panel per task, one line per model. `sweep` has columns task, model, steps,
-    trained_steps and the metric."""
-    tasks = _present(sweep, "task", task_names())
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.1), sharey=True,
-                             squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    one panel per task, one line per rung and study variant (corrected: dashed)."""
+    tasks = present(sweep, "task", task_names())
+    fig, axes = panels(tasks, height=3.1)
+    for ax, task in zip(axes, tasks):
         df = sweep[sweep["task"] == task]
         for (model, variant), g in df.groupby(["model", "variant"], observed=True, sort=False):
             g = g.groupby("ratio")[metric].mean()
@@ -260,12 +354,6 @@ def test_time_compute(sweep: pd.DataFrame, metric: str = "char_acc") -> Figure:
                     ls="-" if variant == "faithful" else "--",
                     label=label(model) + ("" if variant == "faithful" else f" ({variant})"))
         ax.axvline(1.0, color="grey", lw=1, ls="--")
-        _chance(ax)
         ax.set_xscale("log", base=2)
-        ax.set_ylim(0, 1.05)
-        ax.set_title(task)
-        ax.set_xlabel("loop steps at evaluation / trained steps")
-    axes[0][0].set_ylabel(f"L10 {metric.replace('_', ' ')} (greedy)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
+    return finish(fig, axes, "loop steps at evaluation / trained steps",
+                  f"{_metric(metric)} (greedy)")

@@ -1,4 +1,5 @@
-"""Graves-style adaptive computation time, per token, as in the authors' code (spec 2.4).
+"""Graves-style adaptive computation time, per token, as in the authors' code (book: chapter 4,
+the Universal Transformer).
 
 At each step every running position adds its halting probability p to a running sum; it
 halts at the first step where the sum would reach 1 - 1e-6, and that step gets the

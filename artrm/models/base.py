@@ -1,4 +1,5 @@
-"""What every rung shares: embeddings, the loop skeleton, the readout and the loss (spec 1.2).
+"""What every rung shares: embeddings, the loop skeleton, the readout and the loss (book:
+chapter 1, the Dense Transformer).
 
     x = E_tok[idx] + E_pos[0..T-1]                       (B, T, C)
     state_0 = init(x);  state_t = refine(x, state_{t-1}, t)  for t < steps
@@ -232,5 +233,5 @@ class ARModel(nn.Module):
 
 
 def token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy averaged over the supervised tokens (targets != IGNORE)."""
+    """Cross-entropy averaged over the supervised tokens (targets != IGNORE)   (eq. loss)."""
     return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE)

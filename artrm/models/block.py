@@ -1,4 +1,5 @@
-"""The one Transformer block f that every rung of the ladder uses (spec 1.1).
+"""The one Transformer block f that every rung of the ladder uses (book: chapter 1, the
+Dense Transformer).
 
 Pre-LN GPT block:  h <- h + Attn(LN1(h)),  then  h <- h + MLP(LN2(h)).
 Causal multi-head attention with bias-free Q, K, V (one C -> 3C projection, which equals the
@@ -84,7 +85,7 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """f(h): one pre-LN Transformer block, (B, T, C) -> (B, T, C)."""
+    """f(h): one pre-LN Transformer block, (B, T, C) -> (B, T, C)   (eq. block)."""
 
     def __init__(self, n_embd: int, n_head: int, dropout: float, rope_len: int = 0) -> None:
         super().__init__()
@@ -99,8 +100,8 @@ class Block(nn.Module):
 
 
 def normal_init(module: nn.Module) -> nn.Module:
-    """The authors' init (spec 1.2): every Linear and Embedding weight ~ N(0, 0.02), biases 0;
-    LayerNorms keep (1, 0). Returns `module` so it can wrap a constructor."""
+    """The authors' init (book: chapter 1): every Linear and Embedding weight ~ N(0, 0.02),
+    biases 0; LayerNorms keep (1, 0). Returns `module` so it can wrap a constructor."""
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, mean=0.0, std=0.02)

@@ -1,4 +1,5 @@
-"""The Autoregressive TRM's Q-halt controller, as in the authors' code (spec 2.7).
+"""The Autoregressive TRM's Q-halt controller, as in the authors' code (book: chapter 7,
+the Autoregressive TRM).
 
 A linear head reads y; a sequence (or, as a correction, a position) halts when its logit is
 positive or at the last step, but never before its minimum step count. In training a share

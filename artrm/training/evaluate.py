@@ -1,4 +1,5 @@
-"""Generation-based evaluation at any list of lengths, batched over problems (spec 5.2).
+"""Generation-based evaluation at any list of lengths, batched over problems (book: the
+results chapter, "What is measured").
 
 decoding="sample" is the paper's protocol: temperature-1 sampling, here from a dedicated
 seeded generator so that evaluation is reproducible and leaves training untouched.

@@ -1,8 +1,10 @@
-"""Task metrics with the authors' definitions (spec 5.2).
+"""Task metrics with the authors' definitions (book: the results chapter, "What is
+measured").
 
-For predictions and targets of shape (N, A): char_acc pools every character, seq_acc counts
-exact matches, first/last_char_acc score one position, and pos_q{1..4}_acc pool the output
-quartiles split at floor(A k / 4). A quartile with no position (A < 4) has no value (None).
+For predictions and targets of shape (N, A): char_acc pools every character (eq. char-acc),
+seq_acc counts exact matches, first/last_char_acc score one position, and pos_q{1..4}_acc pool
+the output quartiles split at floor(A k / 4). A quartile with no position (A < 4) has no value
+(None).
 """
 
 from __future__ import annotations

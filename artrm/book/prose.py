@@ -1,0 +1,161 @@
+"""Sentences written from the results, so that no number in the book's prose is typed by hand:
+a ladder chapter's takeaways, and values glued into a chapter's Markdown (`{glue:text}`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+from IPython.display import Markdown
+
+from artrm.book.paper import CHANCE, L10_CHAR_ACC
+from artrm.book.report import (
+    MIN_SEEDS,
+    at_train_len,
+    paired_difference,
+    scale_label,
+    scales_of,
+)
+from artrm.data.tasks import task_names
+from artrm.registry import rung
+from artrm.results.store import Record
+
+
+def percent(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def points(x: float) -> str:
+    return f"{100 * x:+.1f} points"
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
+def _accuracy(df: pd.DataFrame, model: str) -> list[str]:
+    """One bullet per task: the rung's accuracy at the training length at each scale, and
+    the paper's."""
+    bullets = []
+    for task in task_names():
+        parts = []
+        for scale in scales_of(df):
+            x = df[(df["model"] == model) & (df["task"] == task) & (df["scale"] == scale)]
+            if len(x):
+                parts.append(f"{percent(x['char_acc'].mean())} ({scale_label(scale)}, "
+                             f"{_seeds(x['seed'].nunique())})")
+        if not parts:
+            continue
+        ref = L10_CHAR_ACC.get((model, task))
+        paper = f"the paper: {percent(ref.value)}" if ref else "the paper does not report it"
+        bullets.append(f"**{task}**: character accuracy {' and '.join(parts)}; {paper}.")
+    return bullets
+
+
+def _against(df: pd.DataFrame, model: str, previous: str) -> list[str]:
+    """One bullet per scale with both rungs: the paired difference on every task."""
+    bullets = []
+    for scale in scales_of(df):
+        at = df[df["scale"] == scale]
+        parts, reliable, fewest = [], [], None
+        for task in task_names():
+            group = at[at["task"] == task]
+            d = paired_difference(group, {"model": model}, {"model": previous})
+            if not d["seeds"]:
+                continue
+            parts.append(f"{task} {points(d['difference'])}")
+            reliable += [task] if d["reliable"] else []
+            fewest = d["seeds"] if fewest is None else min(fewest, d["seeds"])
+        if not parts:
+            continue
+        verdict = (f"reliable (95% interval clear of zero) on {', '.join(reliable)}"
+                   if reliable else "none reliable" if fewest >= MIN_SEEDS
+                   else f"on {_seeds(fewest)}, too few to call any reliable")
+        bullets.append(f"Against the {rung(previous).display} ({scale_label(scale)}, paired "
+                       f"by seed): {', '.join(parts)}; {verdict}.")
+    return bullets
+
+
+def _longest(final: pd.DataFrame, model: str) -> list[str]:
+    """One bullet per scale: accuracy at the longest evaluation length, against chance."""
+    bullets = []
+    for scale in scales_of(final):
+        x = final[(final["model"] == model) & (final["scale"] == scale)]
+        if x.empty:
+            continue
+        length = int(x["length"].max())
+        if length == int(x["train_len"].max()):
+            continue
+        at = x[x["length"] == length].groupby("task", observed=True)["char_acc"].mean()
+        tasks = ", ".join(f"{percent(v)} on {t}" for t, v in at.items())
+        bullets.append(f"At length {length}, beyond the training length "
+                       f"({scale_label(scale)}): {tasks} (chance: {percent(CHANCE)}).")
+    return bullets
+
+
+def _passes(runs: Mapping[str, list[Record]], model: str) -> list[str]:
+    """One bullet per scale: realised forward and backward passes against the nominal."""
+    bullets = []
+    for scale, records in runs.items():
+        mine = [r for r in records if r["model"] == model]
+        if not mine:
+            continue
+        forward = [r["passes"]["forward_mean"] for r in mine]
+        backward = [r["passes"]["backward_mean"] for r in mine]
+        nominal = mine[0]["passes"]["nominal"]
+        span = (lambda xs: f"{min(xs):.1f}" if max(xs) - min(xs) < 0.05
+                else f"{min(xs):.1f} to {max(xs):.1f}")
+        bullets.append(f"Realised block passes per training step ({scale_label(scale)}, mean "
+                       f"over each run): forward {span(forward)} and backward {span(backward)} "
+                       f"of the nominal {nominal}.")
+    return bullets
+
+
+def takeaways(final: pd.DataFrame, runs: Mapping[str, list[Record]], model: str,
+              previous: str | None) -> Markdown:
+    """A ladder chapter's takeaways from its runs, as Markdown bullets."""
+    df = at_train_len(final[final["variant"] == "faithful"])
+    bullets = _accuracy(df, model)
+    if previous is not None:
+        bullets += _against(df, model, previous)
+    bullets += _longest(final, model) + _passes(runs, model)
+    if not bullets:
+        return Markdown(f"No run of the {rung(model).display} is stored yet, at any scale.")
+    return Markdown("\n".join(f"- {b}" for b in bullets))
+
+
+def findings(final: pd.DataFrame, task: str = "addition", margin: float = 0.05,
+             solved: float = 0.95) -> Markdown:
+    """What the results show at each scale, from the means over seeds at the training length:
+    the best rung on `task` against the paper's best, the rungs that solve each task (at least
+    `solved`), and the rungs within `margin` of chance on every task."""
+    df = at_train_len(final[final["variant"] == "faithful"])
+    ref_model, ref = max(((m, v) for (m, t), v in L10_CHAR_ACC.items() if t == task),
+                         key=lambda mv: mv[1].value)
+    bullets = []
+    for scale in scales_of(df):
+        means = df[df["scale"] == scale].groupby(["model", "task"], observed=True)[
+            "char_acc"].mean()
+        if means.empty:
+            bullets.append(f"**{scale_label(scale)}**: no run stored yet.")
+            continue
+        parts = []
+        on_task = means.xs(task, level="task") if task in means.index.get_level_values(1) \
+            else pd.Series(dtype=float)
+        if len(on_task):
+            best = on_task.idxmax()
+            parts.append(f"the best rung on {task} is the {rung(best).display} "
+                         f"({percent(on_task.max())}; the paper's best, the "
+                         f"{rung(ref_model).display}, {percent(ref.value)})")
+        for t in task_names():
+            if t != task and t in means.index.get_level_values(1):
+                above = [rung(m).display for m, v in means.xs(t, level="task").items()
+                         if v >= solved]
+                parts.append(f"{', '.join(above) or 'no rung'} solve{'s' * (len(above) < 2)} "
+                             f"{t} (at least {percent(solved)})")
+        at_chance = [rung(m).display for m, g in means.groupby(level="model", observed=True)
+                     if (abs(g - CHANCE) <= margin).all()]
+        parts.append(f"at chance on every task (within {100 * margin:.0f} points of "
+                     f"{percent(CHANCE)}): {', '.join(at_chance) or 'no rung'}")
+        bullets.append(f"**{scale_label(scale)}**: " + "; ".join(parts) + ".")
+    return Markdown("\n".join(f"- {b}" for b in bullets))
