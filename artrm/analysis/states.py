@@ -86,15 +86,16 @@ def trace(model: ARModel, task: str = "addition", length: int = 10, n: int = 64,
             "stream": streams(model), "rms": outputs, "input_rms": inputs, "halt_p": halting}
 
 
-def stored_trace(record: dict[str, Any], store: Any, device: str = "cpu") -> dict[str, Any] | None:
-    """The record's trace of its trained model, computed once from its checkpoint and kept in
-    the record ("state_trace"); None when neither is there."""
+def stored_trace(record: dict[str, Any], store: Any, device: str = "cpu",
+                 compute: bool = True) -> dict[str, Any] | None:
+    """The record's trace of its trained model, computed once from its checkpoint (unless not
+    `compute`) and kept in the record ("state_trace"); None when neither is there."""
     from artrm.config import RunConfig
     from artrm.errors import ConfigError
     from artrm.training.reevaluate import load_trained
 
-    if "state_trace" in record:
-        return record["state_trace"]
+    if "state_trace" in record or not compute:
+        return record.get("state_trace")
     try:
         model, _ = load_trained(record, device)
     except ConfigError:

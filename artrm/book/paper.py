@@ -96,6 +96,20 @@ PARAMS: dict[str, int] = {
     "ut_level1": 1_859_727, "ut_level2": 1_856_655, "trm": 1_856_655,
 }
 
+# Not in the paper: the authors' H-L analysis (their repository's notebook, printed "TABLE 1").
+# Dual Nested UT and TRM on addition, n_embd 128, 2000 steps, a FIXED four ACT steps (so the
+# passes grow with H(L+1): 8 to 96), two runs per (H, L) (most likely L_train 5 and 10):
+# L10 character accuracy, (model, H, L) -> (run 1, run 2).
+HL_STRUCTURE: dict[tuple[str, int, int], tuple[Reported, Reported]] = {
+    (model, h, inner): (_t(a), _t(b)) for (model, h, inner), (a, b) in {
+        ("ut_level2", 1, 1): (0.147, 0.232), ("ut_level2", 2, 1): (0.136, 0.177),
+        ("ut_level2", 2, 2): (0.145, 0.173), ("ut_level2", 4, 2): (0.121, 0.129),
+        ("ut_level2", 6, 2): (0.125, 0.125), ("ut_level2", 8, 2): (0.101, 0.141),
+        ("trm", 1, 1): (0.127, 0.106), ("trm", 2, 1): (0.073, 0.129),
+        ("trm", 2, 2): (0.117, 0.151), ("trm", 4, 2): (0.137, 0.131),
+        ("trm", 6, 2): (0.134, 0.121), ("trm", 8, 2): (0.107, 0.130),
+    }.items()}
+
 NOT_REPORTED = "not reported by the paper"
 FIG3_MODELS = ("gpt", "ut", "trm")  # the rungs of the paper's Fig. 3 (all three tasks)
 LENGTH = 10  # the paper's training length: every L10 value above is at it

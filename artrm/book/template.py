@@ -40,8 +40,9 @@ BOOK = REPO / "book"
 OVERVIEW = "00_overview"
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (  # the rung chapters follow the overview
     ("The ladder", (OVERVIEW,)),
-    ("Results", ("08_results", "09_does_the_negative_result_hold")),
-    ("Reproducibility", ("10_reproducibility",)),
+    ("Results", ("08_results", "09_does_the_negative_result_hold", "10_the_exploding_state",
+                 "11_hl_structure", "12_compute_scaling")),
+    ("Reproducibility", ("13_reproducibility",)),
 )
 PAGES = ("Citing", ("cite", "references"))  # Markdown pages of book/
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}

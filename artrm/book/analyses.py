@@ -1,0 +1,120 @@
+"""Tables and figures of the two analyses from the authors' repository (see
+`artrm.experiments.analyses`): the H-L structure of the nested rungs at a fixed budget, and
+accuracy against the block-pass budget for every weight-tied rung."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from artrm.book.paper import HL_STRUCTURE
+from artrm.book.plots import PAPER_MARK, colour, finish, label, panels, present
+from artrm.registry import model_names
+from artrm.results.schema import Record
+
+VARIANTS = {"faithful": "-", "state_norm": "--"}
+METRICS = ["char_acc", "first_char_acc", "last_char_acc", "seq_acc"]
+
+
+def frame(records: Iterable[Record], length: int) -> pd.DataFrame:
+    """One row per run: model, the bounded-state switch, H, L, N, budget, realised forward
+    passes and the final metrics at `length` (sampling, the paper's protocol)."""
+    rows = []
+    for r in records:
+        a, plan = r["config"]["arch"], r["plan"]
+        rows.append({"model": r["model"], "seed": r["seed"],
+                     "variant": "state_norm" if a["state_norm"] else "faithful",
+                     "H": plan["n_outer"], "L": plan["n_inner"], "N": plan["n_layer"],
+                     "budget": a["budget"], "passes": r["passes"]["forward_mean"],
+                     **{m: r["final"][str(length)][m] for m in METRICS}})
+    return pd.DataFrame(rows)
+
+
+def hl_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean accuracies per (model, variant, H, L) over seeds, with the authors' two runs."""
+    if df.empty:
+        return pd.DataFrame({"": ["no run stored"]}).set_index("")
+    out = df.groupby(["model", "variant", "H", "L", "N"], sort=False)[METRICS].mean()
+    out["seeds"] = df.groupby(["model", "variant", "H", "L", "N"], sort=False)["seed"].nunique()
+    out["authors' runs"] = [
+        ", ".join(f"{x.value:.2f}" for x in HL_STRUCTURE[(m, h, inner)])
+        if v == "faithful" and (m, h, inner) in HL_STRUCTURE else "-"
+        for m, v, h, inner, _ in out.index]
+    return out.round(3)
+
+
+def hl_figure(df: pd.DataFrame) -> Figure:
+    """L10 character accuracy against the (H, L) split, one panel per nested rung; solid
+    faithful, dashed with `state_norm`; the authors' runs (at other settings) as diamonds."""
+    models = present(df, "model", model_names()) if len(df) else []
+    fig, axes = panels([label(m) for m in models], width=4.0, height=3.2)
+    splits = sorted({(h, inner) for h, inner in zip(df.get("H", []), df.get("L", []))})
+    names = [f"{h}x{inner}" for h, inner in splits]
+    for ax, model in zip(axes, models):
+        for variant, ls in VARIANTS.items():
+            g = df[(df["model"] == model) & (df["variant"] == variant)]
+            means = g.groupby(["H", "L"])["char_acc"].mean()
+            xs = [i for i, s in enumerate(splits) if s in means.index]
+            ax.plot(xs, [means[splits[i]] for i in xs], "o" + ls, color=colour(model),
+                    label=label(model))
+        theirs = [(i, np.mean([x.value for x in HL_STRUCTURE[(model, *s)]]))
+                  for i, s in enumerate(splits) if (model, *s) in HL_STRUCTURE]
+        if theirs:
+            ax.plot(*zip(*theirs), **PAPER_MARK)
+        ax.set_xticks(range(len(names)), names)
+    extra = [(Line2D([], [], color="grey", ls=ls), v) for v, ls in VARIANTS.items()]
+    extra.append((Line2D([], [], **PAPER_MARK), "authors' runs (other settings)"))
+    return finish(fig, axes, "H x L (same budget)", "L10 char accuracy", extra=extra)
+
+
+def budget_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean accuracies and realised passes per rung and budget."""
+    if df.empty:
+        return pd.DataFrame({"": ["no run stored"]}).set_index("")
+    keys = ["model", "budget", "N"]
+    out = df.groupby(keys, sort=False)[["passes", *METRICS]].mean()
+    out["seeds"] = df.groupby(keys, sort=False)["seed"].nunique()
+    out = out.reset_index()
+    out["model"] = out["model"].map(label)
+    return out.set_index(["model", "budget"]).round(3)
+
+
+def budget_figure(df: pd.DataFrame, metric: str = "char_acc") -> Figure:
+    """Accuracy against the block-pass budget (log scale), one line per rung."""
+    fig, axes = panels(["weight-tied rungs"], width=5.0, height=3.4)
+    ax = axes[0]
+    for model in present(df, "model", model_names()) if len(df) else []:
+        means = df[df["model"] == model].groupby("budget")[metric].mean()
+        ax.plot(means.index, means.values, "o-", color=colour(model), label=label(model))
+    ax.set_xscale("log", base=2)
+    budgets = sorted(set(df["budget"])) if len(df) else []
+    ax.set_xticks(budgets, [str(b) for b in budgets])
+    return finish(fig, axes, "block passes per forward (budget)",
+                  f"L10 {metric.replace('_', ' ')}")
+
+
+def best_text(df: pd.DataFrame, variant: str) -> str:
+    """The best split of each nested rung for `variant`: "Dual Nested UT 2x1 (0.18), ..."."""
+    g = df[df["variant"] == variant] if len(df) else df
+    if g.empty:
+        return "not run yet"
+    means = g.groupby(["model", "H", "L"])["char_acc"].mean()
+    parts = []
+    for model in present(g, "model", model_names()):
+        (_, h, inner), acc = max(means[model:model].items(), key=lambda kv: kv[1])
+        parts.append(f"{label(model)} at {h}x{inner} ({acc:.2f})")
+    return ", ".join(parts)
+
+
+def best_budget_text(df: pd.DataFrame) -> str:
+    """The budget at which each rung did best: "Dual UT at 24 (0.79), ..."."""
+    if df.empty:
+        return "not run yet"
+    means = df.groupby(["model", "budget"])["char_acc"].mean()
+    return ", ".join(f"{label(m)} at {b} ({acc:.2f})" for m in present(df, "model",
+                                                                         model_names())
+                     for (_, b), acc in [max(means[m:m].items(), key=lambda kv: kv[1])])
