@@ -26,11 +26,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artrm import build_model  # noqa: E402
-from artrm.registry import accepting  # noqa: E402
-from artrm.models.flops import train_step_flops  # noqa: E402
-from artrm.registry import model_names  # noqa: E402
-from artrm.experiments.profiles import PAPER  # noqa: E402
 from artrm.data.tasks import text_length  # noqa: E402
+from artrm.experiments.profiles import PAPER  # noqa: E402
+from artrm.models.flops import train_step_flops  # noqa: E402
+from artrm.registry import (
+    accepting,  # noqa: E402
+    model_names,  # noqa: E402
+)
 
 ACTIVATION_FLOATS = 18  # per token, per block pass, in units of C
 

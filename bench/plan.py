@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from artrm.config import DataConfig, ExecConfig, RunConfig
-from artrm.registry import accepting
 from artrm.experiments.profiles import CPU, PAPER, SMOKE, Profile
+from artrm.registry import accepting
 
 # the official code at the paper configuration (block padding) on the project's 2-core CPU,
 # seconds per step (official-code-spec section 8)

@@ -13,13 +13,13 @@ import time
 
 import pytest
 
-from artrm.running import budget
-from artrm.results.archive import import_archives
-from artrm.running.budget import Budget, HardStop, hard_stop, run_budgeted, train_within
 from artrm.config import DataConfig, ExecConfig
-from artrm.running.grid import run_grid
 from artrm.experiments.profiles import SMOKE
+from artrm.results.archive import import_archives
 from artrm.results.store import ResultStore
+from artrm.running import budget
+from artrm.running.budget import Budget, HardStop, hard_stop, run_budgeted, train_within
+from artrm.running.grid import run_grid
 from artrm.training.train import Trainer, train
 
 QUIET = ExecConfig(progress=False, threads=1)

@@ -13,8 +13,8 @@ import dataclasses
 import pytest
 import torch
 
-from artrm.models.compute import match_budget
 from artrm.config import ArchConfig
+from artrm.models.compute import match_budget
 from artrm.models.trm import AutoregressiveTRM
 from tests.conftest import tiny_arch
 

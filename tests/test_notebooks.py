@@ -13,8 +13,6 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from artrm.cli import main
-from artrm.errors import ConfigError
 from artrm.book.notebooks import (
     NotebookFailed,
     notebook_names,
@@ -23,6 +21,8 @@ from artrm.book.notebooks import (
     select,
     with_values,
 )
+from artrm.cli import main
+from artrm.errors import ConfigError
 
 
 def write_notebook(folder: Path, name: str, *code: str) -> Path:

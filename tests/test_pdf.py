@@ -19,8 +19,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from artrm.book.pdf import BOOK, CHROMIUM, build_pdf
 from artrm.book.notebooks import SOURCE_DIR, notebook_names
+from artrm.book.pdf import BOOK, CHROMIUM, build_pdf
 
 POPPLER = ("pdfinfo", "pdftotext", "pdftoppm", "pdfimages")
 INSTALL = "install them with `make chromium` as root (apt-get install chromium poppler-utils)"

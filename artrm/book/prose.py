@@ -15,6 +15,7 @@ from artrm.book.report import (
     paired_difference,
     scale_label,
     scales_of,
+    span,
 )
 from artrm.data.tasks import task_names
 from artrm.registry import rung
@@ -103,11 +104,9 @@ def _passes(runs: Mapping[str, list[Record]], model: str) -> list[str]:
         forward = [r["passes"]["forward_mean"] for r in mine]
         backward = [r["passes"]["backward_mean"] for r in mine]
         nominal = mine[0]["passes"]["nominal"]
-        span = (lambda xs: f"{min(xs):.1f}" if max(xs) - min(xs) < 0.05
-                else f"{min(xs):.1f} to {max(xs):.1f}")
         bullets.append(f"Realised block passes per training step ({scale_label(scale)}, mean "
-                       f"over each run): forward {span(forward)} and backward {span(backward)} "
-                       f"of the nominal {nominal}.")
+                       f"over each run): forward {span(forward, 1)} and backward "
+                       f"{span(backward, 1)} of the nominal {nominal}.")
     return bullets
 
 
