@@ -3,10 +3,11 @@ updates: `h` for the single-stream rungs, `z` or `y` for the dual-stream ones) a
 rms of the input embedding x, and the halting probabilities of every loop step.
 
 The dual-stream update sums the streams into each other through residual blocks,
-z <- f(x + y + z + e), y <- f(y + z + e) with f(h) = h + u(h). While the updates u are small
-next to the streams, one dual step maps (z, y) to (z + y, z + 2y): the matrix [[1, 1], [1, 2]],
-whose largest eigenvalue is phi^2 = (3 + sqrt 5) / 2, so the streams grow like Fibonacci
-numbers, by the golden ratio phi ~ 1.618 per pass (the nested rungs' cycle of L = 2
+z <- f(x + y + z + e), y <- f(y + z + e) with f(h) = h + u(h)                (eq. dual-sum)
+While the updates u are small next to the streams, one dual step maps (z, y) to
+(z + y, z + 2y): the matrix [[1, 1], [1, 2]], whose largest eigenvalue is
+phi^2 = (3 + sqrt 5) / 2, so the streams grow like Fibonacci numbers      (eq. fibonacci)
+by the golden ratio phi ~ 1.618 per pass (the nested rungs' cycle of L = 2
 z-updates and one y-update: 2 + sqrt 3 per 3 passes, ~1.55 per pass). A single stream,
 h <- f(h) = h + u(h), grows only by its updates: linearly. `state_norm` starts every pass from
 a unit-rms input, so the states stay near rms 1.
