@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 from artrm.config import SECTIONS, ExecConfig, RunConfig, field_types
 from artrm.data.tasks import get_task, task_names
 from artrm.errors import ConfigError, check_choice
+from artrm.execution.runtime import check_exec, resolve_device
 from artrm.experiments import EXPERIMENTS
 from artrm.experiments.profiles import PROFILES, Profile, get_profile
 from artrm.paths import checkpoints_dir
@@ -31,9 +32,8 @@ from artrm.results.store import ResultStore
 from artrm.running.budget import report as budget_report
 from artrm.running.budget import run_budgeted
 from artrm.running.grid import BACKENDS, check_feasible, run_grid, run_or_load
+from artrm.running.resources import announcement, check_fits_memory
 from artrm.training.reevaluate import reevaluate, save_evaluations
-from artrm.training.resources import announcement, check_fits_memory
-from artrm.training.runtime import check_exec, resolve_device
 from artrm.training.train import Interrupted
 
 

@@ -8,8 +8,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from artrm import build_model
-from artrm.experiments.profiles import PAPER, PAPER_TASKS
-from artrm.models.flops import (
+from artrm.analysis.flops import (
     block_attention_flops,
     eval_rounds,
     generation_flops,
@@ -17,6 +16,7 @@ from artrm.models.flops import (
     step_passes,
     train_step_flops,
 )
+from artrm.experiments.profiles import PAPER, PAPER_TASKS
 from artrm.registry import model_names
 from artrm.training.generation import generate
 from tests.conftest import tiny_arch

@@ -30,8 +30,8 @@ from artrm.experiments.profiles import Profile
 from artrm.paths import check_writable, checkpoints_dir
 from artrm.results.store import Record, ResultStore
 from artrm.running.ray_backend import run_on_ray
+from artrm.running.resources import estimate
 from artrm.training.reevaluate import derived_record
-from artrm.training.resources import estimate
 from artrm.training.train import (
     STOP_SIGNALS,
     Interrupted,

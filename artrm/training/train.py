@@ -36,16 +36,7 @@ from tqdm.auto import tqdm
 from artrm.config import ExecConfig, RunConfig
 from artrm.data.tasks import TrainStream, lm_batch
 from artrm.errors import ConfigError
-from artrm.models import ARModel, build_model
-from artrm.models.loop import Stat
-from artrm.paths import checkpoints_dir
-from artrm.results.atomic import torch_save
-from artrm.results.provenance import environment
-from artrm.results.schema import SCHEMA, Record
-from artrm.training.evaluate import evaluate
-from artrm.training.generation import Decoder
-from artrm.training.graphs import GraphDecoder, TrainGraph
-from artrm.training.runtime import (
+from artrm.execution.runtime import (
     apply_threads,
     check_exec,
     is_sync_free,
@@ -55,7 +46,16 @@ from artrm.training.runtime import (
     set_rng_state,
     uses_graphs,
 )
-from artrm.training.stats import Diverged, StepStats, check_weights  # noqa: F401 (Diverged)
+from artrm.execution.stats import Diverged, StepStats, check_weights  # noqa: F401 (Diverged)
+from artrm.models import ARModel, build_model
+from artrm.models.loop import Stat
+from artrm.paths import checkpoints_dir
+from artrm.results.atomic import torch_save
+from artrm.results.provenance import environment
+from artrm.results.schema import SCHEMA, Record
+from artrm.training.evaluate import evaluate
+from artrm.training.generation import Decoder
+from artrm.training.graphs import GraphDecoder, TrainGraph
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import torch
 
+from artrm.analysis.flops import train_step_flops
 from artrm.config import RunConfig
 from artrm.data.tasks import text_length
 from artrm.errors import ConfigError
-from artrm.models.flops import train_step_flops
 from artrm.registry import rung
 
 GIB = 2**30
