@@ -200,15 +200,16 @@ def evaluations(ch: Chapter, records: list[Record], decoding: str = "greedy",
 
 
 def sweep_records(ch: Chapter) -> list[Record]:
-    """The first seed of every faithful recurrent rung and of the fully corrected nested
-    rungs, with greedy evaluations at loop steps below, at and above the trained number."""
+    """The first seed of every faithful recurrent rung and of the nested rungs with the
+    bounded state and with all corrections, with greedy evaluations at loop steps below, at
+    and above the trained number."""
     seed = ch.seeds[:1]
     recurrent = [m for m in model_names() if rung(m).tied]
     configs = [ch.profile.config(m, t, s) for m in recurrent for t in ch.study_tasks
                for s in seed]
     records = train_or_load(dataclasses.replace(ch, seeds=seed), configs)
     corrected = [c for c in study_configs(ch.profile, seed, ch.study_tasks)
-                 if variant_of(c) == "all"]
+                 if variant_of(c) in ("state_norm", "all")]
     store = ResultStore()
     records += [r for c in corrected if (r := store.find(c)) is not None]
     return evaluations(ch, records, "greedy", steps=lambda r: sweep_steps(r["plan"]["n_layer"]))

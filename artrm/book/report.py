@@ -19,7 +19,7 @@ import pandas as pd
 
 from artrm.book.paper import L10_CHAR_ACC, LAST_CHAR_BREAKTHROUGH, LENGTH, NOT_REPORTED, Cell, cells
 from artrm.data.tasks import task_names
-from artrm.experiments.study import BASELINES, FIXES_OF, variant_of
+from artrm.experiments.study import BASELINES, CORE, FIXES_OF, variant_of
 from artrm.registry import model_names, rung
 from artrm.results.store import Record
 from artrm.training.reevaluate import stored_evaluation
@@ -385,12 +385,14 @@ def study_differences(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def study_gaps(df: pd.DataFrame) -> pd.DataFrame:
-    """The nested rungs (faithful and fully corrected) against the baselines, paired by seed,
-    per task."""
+    """The nested rungs (faithful and in every core variant) against the baselines, paired by
+    seed, per task."""
     rows = []
     for task, group in df.groupby("task", observed=True):
         for model in FIXES_OF:
-            for variant in ("faithful", "all"):
+            for variant in CORE:
+                if not ((group["model"] == model) & (group["variant"] == variant)).any():
+                    continue
                 for baseline in BASELINES:
                     d = paired_difference(group, {"model": model, "variant": variant},
                                           {"model": baseline, "variant": "faithful"})
