@@ -77,3 +77,8 @@ def test_learned_counts_the_seeds_past_the_threshold_per_task():
     assert table.loc[("trm", "all"), "copy"] == "1/2"
     assert table.loc[("trm", "all"), "reverse"] == "0/1"
     assert table.loc[("gpt", "faithful"), "reverse"] == "-"
+
+
+def test_the_screen_runs_on_copy_and_reverse_only():
+    on_addition = study_configs(PROFILE, (1337,), ("addition",))
+    assert {variant_of(c) for c in on_addition} == {"faithful", *CORE}
