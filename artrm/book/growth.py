@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from artrm.analysis.states import GOLDEN, growth_per_pass
-from artrm.book.plots import colour, finish, label, panels
+from artrm.book.plots import colour, finish, label, legend_entries, panels
 from artrm.models.ut_level1 import DualUT
 from artrm.registry import model_names, rung
 
@@ -83,11 +83,16 @@ def figure(df: pd.DataFrame) -> Figure:
         passes = np.arange(1, part["pass"].max() + 1)
         ax.plot(passes, x * GOLDEN ** passes, color="black", lw=0.8, alpha=0.4)
         ax.set_yscale("log")
+    finish(fig, axes, "block pass", "rms of the block's input", legend=None, chance=None,
+           limit=False)
+    handles, labels = legend_entries(axes)
     extra = [(Line2D([], [], color="grey", ls=ls), f"{v}") for v, ls in VARIANT_STYLE.items()]
     extra += [(Line2D([], [], color="grey", ls=":"), "input embedding x"),
               (Line2D([], [], color="black", alpha=0.4), "x times phi per pass")]
-    return finish(fig, axes, "block pass", "rms of the block's input", extra=extra,
-                  legend="figure", chance=None, limit=False)
+    axes[-1].legend(handles + [h for h, _ in extra], labels + [lab for _, lab in extra],
+                    fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    fig.tight_layout()
+    return fig
 
 
 def halting_frame(traces: Mapping[tuple[str, str, str], Trace], first: int = 6

@@ -113,12 +113,12 @@ def finish(fig: Figure, axes: list[Axes], xlabel: str, ylabel: str, scales: Iter
         labels += [lab for _, lab in extra]
         if legend == "each":  # every panel lists its rungs; the last adds the styles
             for ax in axes:
-                own = _dedup([ax])
+                own = legend_entries([ax])
                 if own[0] or ax is axes[-1]:
                     ax.legend(own[0] + (handles if ax is axes[-1] else []),
                               own[1] + (labels if ax is axes[-1] else []), fontsize=7)
         else:
-            rungs = _dedup(axes)
+            rungs = legend_entries(axes)
             where = fig if legend == "figure" else axes[-1]
             where.legend(rungs[0] + handles, rungs[1] + labels, fontsize=7,
                          loc="lower right" if legend == "figure" else "best")
@@ -133,7 +133,7 @@ def _scale_handle(scale: str, bars: bool) -> Artist:
     return Line2D([], [], color="grey", ls=style(scale))
 
 
-def _dedup(axes: Iterable[Axes]) -> tuple[list, list]:
+def legend_entries(axes: Iterable[Axes]) -> tuple[list, list]:
     seen: dict[str, object] = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels()):
