@@ -354,3 +354,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(str(err))
     except Interrupted as err:
         fail(str(err), code=err.exit_code)
+    except KeyboardInterrupt:  # SIGINT outside training (loading, saving): nothing half-written
+        fail("interrupted by SIGINT", code=130)

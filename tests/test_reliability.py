@@ -135,9 +135,12 @@ def test_a_stored_record_is_only_reused_for_its_own_full_config(data_dir):
 
 # -- locks and single writers -------------------------------------------------------------------
 def test_a_second_train_of_a_running_config_waits_and_loads(data_dir):
-    first = cli(*SMOKE_TRAIN, "--steps", "60", data=data_dir)
-    time.sleep(3)
-    second = cli(*SMOKE_TRAIN, "--steps", "60", data=data_dir)
+    first = cli(*SMOKE_TRAIN, "--steps", "400", data=data_dir)
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(  # until the first holds the training lock
+            p.read_text() for p in (data_dir / "locks").glob("train-*.lock")):
+        time.sleep(0.1)
+    second = cli(*SMOKE_TRAIN, "--steps", "400", data=data_dir)
     out1, err1 = first.communicate(timeout=300)
     out2, err2 = second.communicate(timeout=300)
     assert first.returncode == second.returncode == 0, err1 + err2

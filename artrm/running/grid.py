@@ -33,10 +33,12 @@ from artrm.running.ray_backend import run_on_ray
 from artrm.running.resources import estimate
 from artrm.training.reevaluate import derived_record
 from artrm.training.train import (
+    PENDING,
     STOP_SIGNALS,
     Interrupted,
     checkpoint_path,
     read_checkpoint,
+    record_stop_signals,
     train,
 )
 
@@ -111,6 +113,7 @@ def _claim(slots: Queue, parent: int, stopping: Any) -> None:
     killed grid must not leave orphans training on; checkpoints make the runs resumable)."""
     global _WORKER_EXEC, _STOPPING
     _WORKER_EXEC, _STOPPING = slots.get(), stopping
+    record_stop_signals()  # a signal between runs stops the next one at its first step
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -140,7 +143,7 @@ def worker_pool(exe: ExecConfig, workers: int) -> ProcessPoolExecutor:
 
 
 def _worker_run(cfg: RunConfig, root: str, label: str | None, force: bool) -> tuple[Record, str]:
-    if _STOPPING is not None and _STOPPING.is_set():
+    if PENDING or (_STOPPING is not None and _STOPPING.is_set()):
         raise NotStarted(cfg.hash)
     return run_or_load(cfg, worker_exec(), ResultStore(Path(root)), label, force)
 

@@ -107,20 +107,28 @@ def read_checkpoint(path: Path, cfg: RunConfig, device: torch.device) -> dict[st
 
 @contextlib.contextmanager
 def stop_signals() -> Iterator[list[int]]:
-    """While inside, SIGINT and SIGTERM only record their number in the yielded list, so the
-    run can stop cleanly at the next step (main thread only; elsewhere nothing changes)."""
-    caught: list[int] = []
+    """While inside, SIGINT and SIGTERM only record their number in PENDING (yielded), so the
+    run can stop cleanly at the next step (main thread only; elsewhere nothing changes). A
+    signal recorded before, by `record_stop_signals` (a grid worker between runs), counts."""
     if threading.current_thread() is not threading.main_thread():
-        yield caught
+        yield PENDING
         return
     previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
-    for s in STOP_SIGNALS:
-        signal.signal(s, lambda signum, frame: caught.append(signum))
+    record_stop_signals()
     try:
-        yield caught
+        yield PENDING
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+PENDING: list[int] = []  # stop signals this process has received and not yet acted on
+
+
+def record_stop_signals() -> None:
+    """From now on SIGINT and SIGTERM only append to PENDING."""
+    for s in STOP_SIGNALS:
+        signal.signal(s, lambda signum, frame: PENDING.append(signum))
 
 
 def prepare_model(model: ARModel, exe: ExecConfig) -> ARModel:
