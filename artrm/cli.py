@@ -208,6 +208,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     note = announcement(check_fits_memory(cfg, device), device)
     if note and (args.force or store.find(cfg) is None):
         print(note, file=sys.stderr)
+    store.tidy()
     record, how = run_or_load(cfg, exe, store, label=args.label, force=args.force)
     source = record.get("derived_from", {}).get("config_hash", "")[:12]
     said = {"loaded": "loaded from the store",
