@@ -36,8 +36,9 @@ def test_core_variants_every_seed_the_screen_on_the_first_and_controls_never():
     core = len(BASELINES) + len(FIXES_OF) * len(CORE)
     assert len(later) == core
     assert {variant_of(c) for c in later} == {"faithful", *CORE}
-    screen = sum(len([f for f in fixes if f not in CORE]) + 1 for fixes in FIXES_OF.values())
-    assert len(first) == core + screen - 1  # trm's yz_trained alone is a control
+    singles = sum(len([f for f in fixes if f not in CORE]) for fixes in FIXES_OF.values())
+    # trm's yz_trained alone is a control; its first edition is its "all but state_norm"
+    assert len(first) == core + singles - 1 + 1
     names = [(c.model, variant_of(c)) for c in first]
     assert len(set(names)) == len(names)  # each config names exactly one variant
     assert not CONTROLS & set(names)

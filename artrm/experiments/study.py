@@ -2,11 +2,12 @@
 the bounded state, on `trm` and `ut_level2`, against `gpt` and `ut_level1`, over seeds.
 
 Every study seed trains the core variants of each nested rung: faithful, `state_norm`, deep
-supervision, both, and all corrections. The first study seed also trains, on copy and reverse,
-each remaining correction alone (a one-seed screen) and "all (first edition)", the
-combination the first edition of the study used before `state_norm` existed (on addition,
-where the faithful nested rungs stay at chance, the screen would cost two hours a seed for
-single corrections the core variants already contain). `yz_trained` alone (trm) and
+supervision, both, all corrections but `state_norm`, and all corrections: so the bounded
+state is measured alone, on top of deep supervision, and on top of every other correction.
+The first study seed also trains, on copy and reverse, each remaining correction alone (a
+one-seed screen) and, for the Dual Nested UT, "all (first edition)", the combination the first
+edition of the study used (for the TRM that is "all but state_norm"). On addition the screen
+would cost two hours a seed for single corrections the core variants already contain. `yz_trained` alone (trm) and
 `full_compute` (ut_level2) are controls: identical to faithful by construction (the tests
 prove it), so they are never trained anew; their stored runs show it.
 
@@ -41,7 +42,8 @@ FIRST_EDITION: dict[str, tuple[str, ...]] = {  # what "all" combined before stat
     "ut_level2": ("grad_cycles", "yz_trained", "full_compute", "rope"),
 }
 BASELINES = ("gpt", "ut_level1")
-CORE = ("faithful", "state_norm", "deep_supervision", "state_norm+deep_supervision", "all")
+CORE = ("faithful", "state_norm", "deep_supervision", "state_norm+deep_supervision",
+        "all but state_norm", "all")
 CONTROLS = {("trm", "yz_trained"), ("ut_level2", "full_compute")}  # = faithful, proven
 SCREEN_TASKS = ("copy", "reverse")
 
@@ -75,10 +77,13 @@ def variants() -> list[Variant]:
                 _combined(model, "state_norm", ("state_norm",)),
                 _combined(model, "deep_supervision", ("deep_supervision",)),
                 _combined(model, "state_norm+deep_supervision", ("state_norm", "deep_supervision")),
+                _combined(model, "all but state_norm", tuple(f for f in fixes
+                                                             if f != "state_norm")),
                 _combined(model, "all", fixes)]
     for model, fixes in FIXES_OF.items():
         out += [_combined(model, fix, (fix,)) for fix in fixes if fix not in CORE]
-        out.append(_combined(model, "all (first edition)", FIRST_EDITION[model]))
+        if set(FIRST_EDITION[model]) != set(fixes) - {"state_norm"}:
+            out.append(_combined(model, "all (first edition)", FIRST_EDITION[model]))
     out.append(_combined("ut_level2", "full_compute", ("full_compute",)))
     return out
 
