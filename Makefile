@@ -5,6 +5,7 @@ PY      := $(VENV)/bin/python
 JB      := $(VENV)/bin/jupyter-book build book --builder html -W -n --keep-going
 PROFILE ?= cpu
 DEVICE  ?= cpu
+TRAIN   ?= 0
 
 .PHONY: setup main book html pdf chromium test grid bench clean
 
@@ -20,10 +21,12 @@ setup: $(VENV)/.installed
 ## main: the main job, the book
 main: book
 
-## book: execute notebooks/ with papermill into book/chapters/ (PROFILE, DEVICE; stored runs
-## in data/ are reused), then build the HTML with warnings as errors
+## book: execute notebooks/ with papermill into book/chapters/ (PROFILE, DEVICE) from the
+## runs stored in data/ (a missing run is named; TRAIN=1 trains it instead, hours on a CPU),
+## then build the HTML with warnings as errors
 book: setup
-	$(PY) -m artrm notebooks --profile $(PROFILE) --device $(DEVICE)
+	$(PY) -m artrm notebooks --profile $(PROFILE) --device $(DEVICE) \
+	  $(if $(filter 1,$(TRAIN)),,--stored-only)
 	$(JB)
 	@echo "The book: $(CURDIR)/book/_build/html/index.html"
 

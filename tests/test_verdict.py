@@ -52,3 +52,17 @@ def test_a_correction_is_paired_with_its_reference_and_addition_near_chance_is_c
     assert verdict.near_chance_everywhere(df, "addition", ("faithful",)) == "yes"
     assert verdict.near_chance_everywhere(df, "addition", ("state_norm",)).startswith("no: ")
     assert verdict.near_chance_everywhere(df, "reverse", ("faithful",)) == "not run yet"
+
+
+def test_seed_coverage_counts_seeds_per_cell_and_names_the_shortfall():
+    cells = [("gpt", "faithful"), ("ut_level1", "faithful"), ("trm", "faithful"),
+             ("ut_level2", "faithful")]
+    full = frame([row for m, v in cells for row in runs(m, v, "copy", [0.9] * 5)])
+    text = verdict.seed_coverage(full, ("faithful",), planned=5)
+    assert text == "Seeds per cell: copy 5, of the 5 planned."
+    short = frame([row for m, v in cells for row in runs(m, v, "copy", [0.9] * 5)]
+                  + [row for m, v in cells for row in runs(m, v, "addition", [0.2] * (
+                      1 if m == "trm" else 2))])
+    text = verdict.seed_coverage(short, ("faithful",), planned=5)
+    assert "copy 5, addition 1 to 2, of the 5 planned" in text
+    assert "fewer than 3 seeds (addition)" in text and "copy)" not in text

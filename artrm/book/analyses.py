@@ -118,3 +118,14 @@ def best_budget_text(df: pd.DataFrame) -> str:
     return ", ".join(f"{label(m)} at {b} ({acc:.2f})" for m in present(df, "model",
                                                                          model_names())
                      for (_, b), acc in [max(means[m:m].items(), key=lambda kv: kv[1])])
+
+
+def coverage_text(stored: int, planned: int, experiment: str) -> str:
+    """What share of an analysis' grid is stored, and how to train the rest."""
+    if stored == planned:
+        return f"All {planned} runs of the grid are stored."
+    return (f"**This edition stores {stored} of the {planned} runs of the grid**: the CPU time "
+            "of this edition ran out before the rest (the missing runs are named above). The "
+            "table and figure show the stored runs only, so the takeaways below are partial; "
+            f"`python -m artrm grid --profile cpu --experiment {experiment}` trains the rest, "
+            "resuming where it stopped.")

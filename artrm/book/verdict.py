@@ -138,3 +138,27 @@ def near_chance_everywhere(df: pd.DataFrame, task: str, variants: tuple[str, ...
     above = [f"{label(m)} with {v} ({x:.2f})" for (m, v), x in means.items()
              if x >= NEAR_CHANCE]
     return "yes" if not above else "no: " + ", ".join(above)
+
+
+def seed_coverage(df: pd.DataFrame, variants: tuple[str, ...], planned: int) -> str:
+    """How many seeds the study's cells (baselines and the nested rungs in `variants`) hold per
+    task against the `planned` number, and what a shortfall means for the verdict."""
+    cells = [(m, "faithful") for m in ("gpt", "ut_level1")] + [(m, v) for m in NESTED
+                                                                for v in variants]
+    parts, short = [], []
+    for task in present_tasks(df):
+        counts = [len(_rows(df, m, v, task)) for m, v in cells]
+        low, high = min(counts), max(counts)
+        parts.append(f"{task} {low}" + (f" to {high}" if high > low else ""))
+        if low < MIN_SEEDS:
+            short.append(task)
+    if not parts:
+        return NOT_RUN
+    text = f"Seeds per cell: {', '.join(parts)}, of the {planned} planned."
+    if short:
+        text += (f" Where a cell has fewer than {MIN_SEEDS} seeds ({', '.join(short)}), no "
+                 "interval is shown and no difference can be called reliable: its numbers are "
+                 "observations of single runs, not yet results; the CPU time of this edition "
+                 "ran out before the remaining seeds (`python -m artrm grid --profile cpu "
+                 "--experiment study` trains them, resuming where it stopped).")
+    return text

@@ -1,0 +1,31 @@
+"""The H-L and budget analyses' tables and texts are computed from the stored records."""
+
+from __future__ import annotations
+
+from artrm.book import analyses
+
+
+def record(model: str, seed: int, h: int, inner: int, state_norm: bool, acc: float,
+           budget: int = 24) -> dict:
+    metrics = {m: acc for m in analyses.METRICS}
+    return {"model": model, "seed": seed,
+            "config": {"arch": {"state_norm": state_norm, "budget": budget}},
+            "plan": {"n_outer": h, "n_inner": inner, "n_layer": budget // (h * (inner + 1))},
+            "passes": {"forward_mean": float(budget)}, "final": {"10": metrics}}
+
+
+def test_hl_table_averages_seeds_and_best_text_names_the_best_split():
+    df = analyses.frame([record("trm", 1, 2, 2, False, 0.1), record("trm", 2, 2, 2, False, 0.3),
+                         record("trm", 1, 4, 2, False, 0.5), record("trm", 1, 2, 2, True, 0.9)],
+                        10)
+    table = analyses.hl_table(df)
+    assert table.loc[("trm", "faithful", 2, 2, 4), "char_acc"] == 0.2
+    assert table.loc[("trm", "faithful", 2, 2, 4), "seeds"] == 2
+    assert analyses.best_text(df, "faithful").endswith("at 4x2 (0.50)")
+    assert analyses.best_text(df, "state_norm").endswith("at 2x2 (0.90)")
+
+
+def test_coverage_names_a_partial_grid_and_how_to_finish_it():
+    assert analyses.coverage_text(20, 20, "hl") == "All 20 runs of the grid are stored."
+    text = analyses.coverage_text(4, 20, "hl")
+    assert "4 of the 20 runs" in text and "--experiment hl" in text
