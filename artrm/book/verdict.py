@@ -22,6 +22,10 @@ NEAR_CHANCE = 0.2  # one digit in ten is chance; below this a mean is "near chan
 NESTED = tuple(m for m in model_names() if m in FIXES_OF)  # ladder order
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
 def _rows(df: pd.DataFrame, model: str, variant: str, task: str) -> pd.Series:
     rows = df[(df["model"] == model) & (df["variant"] == variant) & (df["task"] == task)]
     return rows.set_index("seed")["char_acc"]
@@ -34,7 +38,7 @@ def cell(df: pd.DataFrame, model: str, variant: str, task: str) -> str:
         return NOT_RUN
     mean, lo, hi = bootstrap_mean(x)
     interval = f" [{lo:.2f}, {hi:.2f}]" if len(x) >= MIN_SEEDS else ""
-    return f"{mean:.2f}{interval}, {int((x >= LEARNED).sum())} of {len(x)} seeds learned"
+    return f"{mean:.2f}{interval}, {int((x >= LEARNED).sum())} of {_seeds(len(x))} learned"
 
 
 def outcome_table(df: pd.DataFrame, variants: tuple[str, ...]) -> pd.DataFrame:
@@ -59,7 +63,7 @@ def difference(df: pd.DataFrame, task: str, a: dict, b: dict) -> str:
         return NOT_RUN
     interval = f" [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]" if d["seeds"] >= MIN_SEEDS else ""
     verdict = "reliable" if d["reliable"] else "not reliable"
-    return f"{d['difference']:+.2f}{interval} over {d['seeds']} seeds, {verdict}"
+    return f"{d['difference']:+.2f}{interval} over {_seeds(d['seeds'])}, {verdict}"
 
 
 def _reliable(df: pd.DataFrame, task: str, a: dict, b: dict) -> bool:
