@@ -14,7 +14,7 @@ import pandas as pd
 from artrm.book.plots import label
 from artrm.book.report import MIN_SEEDS, NOT_RUN, bootstrap_mean, paired_difference
 from artrm.data.tasks import task_names
-from artrm.experiments.study import FIXES_OF
+from artrm.experiments.study import BASELINES, FIXES_OF
 from artrm.registry import model_names
 
 LEARNED = 0.9  # character accuracy from which a run counts as having learned the task
@@ -147,8 +147,7 @@ def near_chance_everywhere(df: pd.DataFrame, task: str, variants: tuple[str, ...
 def seed_coverage(df: pd.DataFrame, variants: tuple[str, ...], planned: int) -> str:
     """How many seeds the study's cells (baselines and the nested rungs in `variants`) hold per
     task against the `planned` number, and what a shortfall means for the verdict."""
-    cells = [(m, "faithful") for m in ("gpt", "ut_level1")] + [(m, v) for m in NESTED
-                                                                for v in variants]
+    cells = [(m, "faithful") for m in BASELINES] + [(m, v) for m in NESTED for v in variants]
     parts, short = [], []
     for task in present_tasks(df):
         counts = [len(_rows(df, m, v, task)) for m, v in cells]
