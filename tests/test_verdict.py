@@ -66,3 +66,8 @@ def test_seed_coverage_counts_seeds_per_cell_and_names_the_shortfall():
     text = verdict.seed_coverage(short, ("faithful",), planned=5)
     assert "copy 5, addition 1 to 2, of the 5 planned" in text
     assert "fewer than 3 seeds (addition)" in text and "copy)" not in text
+    assert "ran out before the remaining seeds" in text
+    three = frame([row for m, v in cells for row in runs(m, v, "copy", [0.9] * 3)])
+    text = verdict.seed_coverage(three, ("faithful",), planned=5)
+    assert text.startswith("Seeds per cell: copy 3, of the 5 planned. On copy every cell has")
+    assert "fewer than" not in text and "ran out before the remaining seeds" in text

@@ -7,9 +7,9 @@ state is measured alone, on top of deep supervision, and on top of every other c
 The first study seed also trains, on copy and reverse, each remaining correction alone (a
 one-seed screen) and, for the Dual Nested UT, "all (first edition)", the combination the first
 edition of the study used (for the TRM that is "all but state_norm"). On addition the screen
-would cost two hours a seed for single corrections the core variants already contain. `yz_trained` alone (trm) and
-`full_compute` (ut_level2) are controls: identical to faithful by construction (the tests
-prove it), so they are never trained anew; their stored runs show it.
+would cost two hours a seed for single corrections the core variants already contain.
+`yz_trained` alone (trm) and `full_compute` (ut_level2) are controls: identical to faithful by
+construction (the tests prove it), so they are never trained anew; their stored runs show it.
 
 Greedy decoding is an evaluation-only correction: every trained run of the study is
 re-evaluated greedily afterwards (see `artrm.training.reevaluate`), so it needs no training.
