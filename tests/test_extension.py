@@ -117,7 +117,7 @@ def test_new_tasks_join_the_registry_with_their_vocabulary(toy_tasks, data_dir):
     with pytest.raises(ConfigError, match="vocab_size must be 15 for task starred"):
         RunConfig("gpt", "starred", arch=SMOKE.arch)  # ... and a mismatch is refused
     problems = make_problems("starred", 3, torch.tensor([[1, 2, 3]]))
-    inputs, targets = lm_batch(problems, 16, "trim")
+    inputs, _ = lm_batch(problems, 16, "trim")
     assert int(inputs.max()) == 14 == get_star(cfg)
     record = train(cfg, ExecConfig(progress=False), keep_checkpoint=False)
     assert record["config"]["arch"]["vocab_size"] == 15 and record["final"]["3"]["char_acc"] >= 0

@@ -240,7 +240,7 @@ def stored(data_dir):
 
 
 def test_bad_eval_requests(probe, stored):
-    cfg, path = stored
+    cfg, _ = stored
     key = cfg.hash[:10]
     probe(["eval", "--run", "ffffffff"], "--run must name one stored run")
     probe(["eval", "--run", "xyz"], "--run must be a record file or 4 to 64 hex digits")
