@@ -30,10 +30,10 @@ from artrm.book.report import (
     PAPER_SCALE,
     Runs,
     at_train_len,
-    bootstrap_mean,
     by_scale,
     scale_label,
 )
+from artrm.book.statistics import mean_interval
 from artrm.data.tasks import task_names
 from artrm.registry import RUNGS, model_names, rung
 
@@ -165,7 +165,7 @@ def _each(df: pd.DataFrame, models: Iterable[str] | None = None
 def accuracy_bars(final: pd.DataFrame, models: Iterable[str] | None = None,
                   metric: str = "char_acc") -> Figure:
     """Accuracy at the training length per rung, one panel per task: bars are our means over
-    seeds at each scale (with the 95% bootstrap interval over several seeds), diamonds the
+    seeds at each scale (with the 95% interval from three seeds on), diamonds the
     paper's values."""
     df = at_train_len(final[final["variant"] == "faithful"])
     tasks = present(df, "task", task_names())
@@ -180,7 +180,7 @@ def accuracy_bars(final: pd.DataFrame, models: Iterable[str] | None = None,
                             & (df["scale"] == scale)][metric]
                 if values.empty:
                     continue
-                mean, lo, hi = bootstrap_mean(values)
+                mean, lo, hi = mean_interval(values)
                 y = i - 0.4 + height * (j + 0.5)
                 ax.barh(y, mean, height=height * 0.9, color=colour(m),
                         hatch="///" if scale == PAPER_SCALE else None,
@@ -319,7 +319,7 @@ def ladder_diagram() -> Figure:
 
 
 def study_intervals(summary: pd.DataFrame, title: str = "L10 char accuracy") -> Figure:
-    """Mean and 95% bootstrap interval over seeds of every study variant, one panel per task.
+    """Mean and 95% interval over seeds of every study variant, one panel per task.
     `summary` has columns task, model, variant, mean, ci_low, ci_high."""
     tasks = present(summary, "task", task_names())
     keys = summary[["model", "variant"]].drop_duplicates()

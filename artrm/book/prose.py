@@ -10,13 +10,13 @@ from IPython.display import Markdown
 
 from artrm.book.paper import CHANCE, L10_CHAR_ACC
 from artrm.book.report import (
-    MIN_SEEDS,
     at_train_len,
     paired_difference,
     scale_label,
     scales_of,
     span,
 )
+from artrm.book.statistics import MIN_SEEDS
 from artrm.data.tasks import task_names
 from artrm.registry import rung
 from artrm.results.store import Record

@@ -1,5 +1,5 @@
 """Tables from stored runs: final metrics and histories as frames, seed statistics (means with
-95% bootstrap intervals, paired differences), the comparison with the paper, the ranking, the
+95% Student-t intervals, paired differences), the comparison with the paper, the ranking, the
 compute actually spent and the corrections study's tables.
 
 Runs come as a list of records or as a mapping scale -> records ({"cpu": ..., "paper": ...});
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from artrm.book.paper import L10_CHAR_ACC, LAST_CHAR_BREAKTHROUGH, LENGTH, NOT_REPORTED, Cell, cells
+from artrm.book.statistics import DIFFERENCE, MIN_SEEDS, mean_interval, reliable
 from artrm.data.tasks import task_names
 from artrm.experiments.study import BASELINES, CORE, FIXES_OF, variant_of
 from artrm.registry import model_names, rung
@@ -33,7 +34,6 @@ METRICS = ["char_acc", "seq_acc", "first_char_acc", "last_char_acc", "pos_q1_acc
            "pos_q3_acc", "pos_q4_acc", "passes"]
 SHOWN = {"char_acc": "char", "seq_acc": "sequence", "first_char_acc": "first char",
          "last_char_acc": "last char"}  # metric -> its column in the tables
-MIN_SEEDS = 3  # the fewest seeds a difference may be called reliable on, or an interval shown
 
 
 def scale_label(scale: str) -> str:
@@ -100,25 +100,11 @@ def scales_of(df: pd.DataFrame) -> list[str]:
 
 
 # -- seed statistics --------------------------------------------------------------------------
-def bootstrap_mean(values: Iterable[float], level: float = 0.95, n_boot: int = 10_000,
-                   seed: int = 0) -> tuple[float, float, float]:
-    """Mean and a percentile bootstrap interval (deterministic for a given seed)."""
-    x = np.asarray(list(values), dtype=float)
-    if len(x) == 0:
-        return (float("nan"),) * 3
-    if len(x) == 1:
-        return float(x[0]), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(x.mean()), float(lo), float(hi)
-
-
 def seed_summary(df: pd.DataFrame, by: list[str], metric: str = "char_acc") -> pd.DataFrame:
-    """Mean over seeds with its 95% bootstrap interval, per group."""
+    """Mean over seeds with its 95% interval, per group."""
     rows = []
     for key, group in df.groupby(by, observed=True, sort=True):
-        mean, lo, hi = bootstrap_mean(group[metric])
+        mean, lo, hi = mean_interval(group[metric])
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(by, key)), "mean": mean, "ci_low": lo, "ci_high": hi,
                      "seeds": len(group)})
@@ -128,8 +114,8 @@ def seed_summary(df: pd.DataFrame, by: list[str], metric: str = "char_acc") -> p
 def paired_difference(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any],
                       metric: str = "char_acc") -> dict[str, Any]:
     """Mean of a - b over seeds both have (the same seed means the same training and
-    evaluation problems), with a 95% bootstrap interval; `reliable` when it excludes 0 and
-    rests on at least MIN_SEEDS seeds (from two, a bootstrap interval is only their range)."""
+    evaluation problems), with its 95% interval; `reliable` when the interval excludes 0 and
+    rests on at least MIN_SEEDS seeds."""
     def pick(sel: dict[str, Any]) -> pd.Series:
         mask = np.ones(len(df), dtype=bool)
         for k, v in sel.items():
@@ -138,9 +124,9 @@ def paired_difference(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any],
 
     xa, xb = pick(a), pick(b)
     common = xa.index.intersection(xb.index)
-    mean, lo, hi = bootstrap_mean((xa[common] - xb[common]).to_numpy())
+    mean, lo, hi = mean_interval((xa[common] - xb[common]).to_numpy(), bounds=DIFFERENCE)
     return {"difference": mean, "ci_low": lo, "ci_high": hi, "seeds": len(common),
-            "reliable": bool(len(common) >= MIN_SEEDS and (lo > 0 or hi < 0))}
+            "reliable": reliable(lo, hi, len(common))}
 
 
 def _percent(x: float) -> float:
@@ -202,7 +188,7 @@ def _measure(cell: Cell) -> str:
 def paper_cells(final: pd.DataFrame) -> pd.DataFrame:
     """Every number the paper reports against ours at each scale: the paper's value and its
     source, then per scale our mean over seeds, the seeds, the difference in points and (from
-    MIN_SEEDS seeds on) the 95% bootstrap interval; "-" where a run is not stored."""
+    MIN_SEEDS seeds on) the 95% interval; "-" where a run is not stored."""
     rows = []
     for cell in cells():
         row: dict[str, Any] = {"rung": rung(cell.model).display, "task": cell.task,
@@ -210,7 +196,7 @@ def paper_cells(final: pd.DataFrame) -> pd.DataFrame:
                                "source": cell.value.source}
         for scale in scales_of(final):
             ours = _ours(final, cell.model, cell.task, scale, cell.metric, cell.length)
-            mean, lo, hi = bootstrap_mean(ours)
+            mean, lo, hi = mean_interval(ours)
             label = scale_label(scale)
             row[f"{label}: ours"] = _percent(mean) if len(ours) else "-"
             row[f"{label}: seeds"] = len(ours)
@@ -262,11 +248,11 @@ def ranking(final: pd.DataFrame, task: str = "addition") -> pd.DataFrame:
 
 def seed_table(final: pd.DataFrame) -> pd.DataFrame:
     """Character accuracy at the training length over every stored seed, per scale, task and
-    rung: the mean in percent, with its 95% bootstrap interval from MIN_SEEDS seeds on."""
+    rung: the mean in percent, with its 95% interval from MIN_SEEDS seeds on."""
     df = at_train_len(final[final["variant"] == "faithful"])
     rows = []
     for (scale, task, model), group in df.groupby(["scale", "task", "model"], observed=True):
-        mean, lo, hi = bootstrap_mean(group["char_acc"])
+        mean, lo, hi = mean_interval(group["char_acc"])
         rows.append({"scale": scale_label(scale), "task": task, "rung": rung(model).display,
                      "mean": _percent(mean), "95% interval": _interval(lo, hi, len(group)),
                      "seeds": len(group)})

@@ -1,5 +1,5 @@
 """The corrections study's verdict, written from the data: each finding is a sentence whose
-numbers (means with 95% bootstrap intervals over seeds, counts of seeds that learned a task,
+numbers (means with 95% intervals over seeds, counts of seeds that learned a task,
 paired differences and whether they are reliable) and whose wording (holds or not) come from
 the runs, so the verdict cannot go stale when runs are added.
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from artrm.book.plots import label
-from artrm.book.report import MIN_SEEDS, NOT_RUN, bootstrap_mean, paired_difference
+from artrm.book.report import NOT_RUN, paired_difference
+from artrm.book.statistics import MIN_SEEDS, mean_interval
 from artrm.data.tasks import task_names
 from artrm.experiments.study import BASELINES, FIXES_OF
 from artrm.registry import model_names
@@ -36,7 +37,7 @@ def cell(df: pd.DataFrame, model: str, variant: str, task: str) -> str:
     x = _rows(df, model, variant, task)
     if x.empty:
         return NOT_RUN
-    mean, lo, hi = bootstrap_mean(x)
+    mean, lo, hi = mean_interval(x)
     interval = f" [{lo:.2f}, {hi:.2f}]" if len(x) >= MIN_SEEDS else ""
     return f"{mean:.2f}{interval}, {int((x >= LEARNED).sum())} of {_seeds(len(x))} learned"
 
