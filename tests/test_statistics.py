@@ -10,6 +10,7 @@ import pytest
 from artrm.book.statistics import (
     DIFFERENCE,
     MIN_SEEDS,
+    bounds_of,
     mean_interval,
     reliable,
     student_t_cdf,
@@ -55,3 +56,11 @@ def test_reliable_needs_the_interval_clear_of_zero_and_enough_seeds():
     assert reliable(0.1, 0.5, MIN_SEEDS) and reliable(-0.5, -0.1, MIN_SEEDS)
     assert not reliable(-0.1, 0.5, 5)
     assert not reliable(0.1, 0.5, MIN_SEEDS - 1)
+
+
+def test_only_accuracies_are_clipped():
+    assert bounds_of("char_acc") == (0.0, 1.0)
+    assert bounds_of("seq_acc", difference=True) == DIFFERENCE
+    passes = [10.0, 24.0, 24.0]  # block passes: no range to clip to
+    mean, lo, hi = mean_interval(passes, bounds=bounds_of("passes"))
+    assert lo < min(passes) and hi > max(passes) and lo + hi == pytest.approx(2 * mean)

@@ -33,7 +33,7 @@ from artrm.book.report import (
     by_scale,
     scale_label,
 )
-from artrm.book.statistics import mean_interval
+from artrm.book.statistics import bounds_of, mean_interval
 from artrm.data.tasks import task_names
 from artrm.registry import RUNGS, model_names, rung
 
@@ -180,7 +180,7 @@ def accuracy_bars(final: pd.DataFrame, models: Iterable[str] | None = None,
                             & (df["scale"] == scale)][metric]
                 if values.empty:
                     continue
-                mean, lo, hi = mean_interval(values)
+                mean, lo, hi = mean_interval(values, bounds=bounds_of(metric))
                 y = i - 0.4 + height * (j + 0.5)
                 ax.barh(y, mean, height=height * 0.9, color=colour(m),
                         hatch="///" if scale == PAPER_SCALE else None,

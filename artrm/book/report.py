@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from artrm.book.paper import L10_CHAR_ACC, LAST_CHAR_BREAKTHROUGH, LENGTH, NOT_REPORTED, Cell, cells
-from artrm.book.statistics import DIFFERENCE, MIN_SEEDS, mean_interval, reliable
+from artrm.book.statistics import MIN_SEEDS, bounds_of, mean_interval, reliable
 from artrm.data.tasks import task_names
 from artrm.experiments.study import BASELINES, CORE, FIXES_OF, variant_of
 from artrm.registry import model_names, rung
@@ -104,7 +104,7 @@ def seed_summary(df: pd.DataFrame, by: list[str], metric: str = "char_acc") -> p
     """Mean over seeds with its 95% interval, per group."""
     rows = []
     for key, group in df.groupby(by, observed=True, sort=True):
-        mean, lo, hi = mean_interval(group[metric])
+        mean, lo, hi = mean_interval(group[metric], bounds=bounds_of(metric))
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(by, key)), "mean": mean, "ci_low": lo, "ci_high": hi,
                      "seeds": len(group)})
@@ -124,7 +124,8 @@ def paired_difference(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any],
 
     xa, xb = pick(a), pick(b)
     common = xa.index.intersection(xb.index)
-    mean, lo, hi = mean_interval((xa[common] - xb[common]).to_numpy(), bounds=DIFFERENCE)
+    mean, lo, hi = mean_interval((xa[common] - xb[common]).to_numpy(),
+                                  bounds=bounds_of(metric, difference=True))
     return {"difference": mean, "ci_low": lo, "ci_high": hi, "seeds": len(common),
             "reliable": reliable(lo, hi, len(common))}
 
@@ -196,7 +197,7 @@ def paper_cells(final: pd.DataFrame) -> pd.DataFrame:
                                "source": cell.value.source}
         for scale in scales_of(final):
             ours = _ours(final, cell.model, cell.task, scale, cell.metric, cell.length)
-            mean, lo, hi = mean_interval(ours)
+            mean, lo, hi = mean_interval(ours, bounds=bounds_of(cell.metric))
             label = scale_label(scale)
             row[f"{label}: ours"] = _percent(mean) if len(ours) else "-"
             row[f"{label}: seeds"] = len(ours)

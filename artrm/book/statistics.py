@@ -19,6 +19,15 @@ import numpy as np
 MIN_SEEDS = 3  # the fewest seeds a difference may be called reliable on, or an interval shown
 ACCURACY = (0.0, 1.0)  # the range of an accuracy
 DIFFERENCE = (-1.0, 1.0)  # the range of a difference of two accuracies
+UNBOUNDED = (-math.inf, math.inf)
+
+
+def bounds_of(metric: str, difference: bool = False) -> tuple[float, float]:
+    """The range a metric (or a difference of two) can take: accuracies (`*_acc`) are bounded,
+    anything else (block passes) is not."""
+    if not metric.endswith("_acc"):
+        return UNBOUNDED
+    return DIFFERENCE if difference else ACCURACY
 
 
 def student_t_cdf(t: float, dof: int) -> float:
