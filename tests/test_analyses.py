@@ -29,3 +29,20 @@ def test_coverage_names_a_partial_grid_and_how_to_finish_it():
     assert analyses.coverage_text(20, 20, "hl") == "All 20 runs of the grid are stored."
     text = analyses.coverage_text(4, 20, "hl")
     assert "4 of the 20 runs" in text and "--experiment hl" in text
+
+
+def test_hl_verdict_counts_the_splits_that_learn_and_says_what_that_means():
+    none = analyses.frame([record("trm", 1, 2, 2, False, 0.1), record("trm", 1, 4, 2, False, 0.2),
+                           record("trm", 1, 2, 2, True, 0.95)], 10)
+    text = analyses.hl_verdict_text(none)
+    assert "Faithful, 0 of 2 splits of the Autoregressive TRM reach 0.9." in text
+    assert "With state_norm, 1 of 1 splits" in text
+    assert "No split rescues" in text
+    # a split learns on its mean over seeds: 0.7 and 0.99 average below 0.9, 0.9 and 0.99 not
+    below = analyses.frame([record("trm", 1, 4, 2, False, 0.7),
+                            record("trm", 2, 4, 2, False, 0.99)], 10)
+    assert "No split rescues" in analyses.hl_verdict_text(below)
+    some = analyses.frame([record("trm", 1, 4, 2, False, 0.9),
+                           record("trm", 2, 4, 2, False, 0.99)], 10)
+    assert "Some split lets" in analyses.hl_verdict_text(some)
+    assert analyses.hl_verdict_text(analyses.frame([], 10)) == "No split is stored yet."

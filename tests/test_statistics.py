@@ -46,7 +46,7 @@ def test_mean_interval_is_the_t_interval_clipped_to_the_range():
 
 
 def test_no_interval_below_the_fewest_seeds():
-    assert all(math.isnan(v) for v in mean_interval([])) 
+    assert all(math.isnan(v) for v in mean_interval([]))
     for n in range(1, MIN_SEEDS):
         mean, lo, hi = mean_interval([0.5] * n)
         assert mean == 0.5 and math.isnan(lo) and math.isnan(hi)

@@ -14,6 +14,7 @@ from matplotlib.lines import Line2D
 
 from artrm.analysis.states import GOLDEN, growth_per_pass
 from artrm.book.plots import colour, finish, label, legend_entries, panels
+from artrm.book.statistics import LEARNED
 from artrm.models.ut_level1 import DualUT
 from artrm.registry import model_names, rung
 
@@ -111,7 +112,7 @@ def halting_frame(traces: Mapping[tuple[str, str, str], Trace], first: int = 6
     return pd.DataFrame(rows).set_index(["", "model", "variant"]).round(2)
 
 
-def outcome_table(final: pd.DataFrame, threshold: float = 0.9) -> pd.DataFrame:
+def outcome_table(final: pd.DataFrame, threshold: float = LEARNED) -> pd.DataFrame:
     """Per model, variant and task: mean character accuracy over seeds and how many seeds
     learned the task ("0.94 (2/3)": at least `threshold`)."""
     def cell(x: pd.Series) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from artrm.book.paper import L10_CHAR_ACC, LAST_CHAR_BREAKTHROUGH, LENGTH, NOT_REPORTED, Cell, cells
-from artrm.book.statistics import MIN_SEEDS, bounds_of, mean_interval, reliable
+from artrm.book.statistics import LEARNED, MIN_SEEDS, bounds_of, mean_interval, reliable
 from artrm.data.tasks import task_names
 from artrm.experiments.study import BASELINES, CORE, FIXES_OF, variant_of
 from artrm.registry import model_names, rung
@@ -389,7 +389,7 @@ def study_gaps(df: pd.DataFrame) -> pd.DataFrame:
                            "reliable"])
 
 
-def study_learned(df: pd.DataFrame, threshold: float = 0.9) -> pd.DataFrame:
+def study_learned(df: pd.DataFrame, threshold: float = LEARNED) -> pd.DataFrame:
     """How many seeds of each model x variant learned each task ("k/n": character accuracy at
     least `threshold`). Outcomes here are bimodal (a run learns the task or stays at chance),
     so this count says more than a mean over few seeds."""

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+LEARNED = 0.9  # character accuracy from which a run counts as having learned the task
 MIN_SEEDS = 3  # the fewest seeds a difference may be called reliable on, or an interval shown
 ACCURACY = (0.0, 1.0)  # the range of an accuracy
 DIFFERENCE = (-1.0, 1.0)  # the range of a difference of two accuracies
