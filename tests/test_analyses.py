@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from artrm.book import analyses
 
 
@@ -46,3 +48,31 @@ def test_hl_verdict_counts_the_splits_that_learn_and_says_what_that_means():
                            record("trm", 2, 4, 2, False, 0.99)], 10)
     assert "Some split lets" in analyses.hl_verdict_text(some)
     assert analyses.hl_verdict_text(analyses.frame([], 10)) == "No split is stored yet."
+
+
+def curve_record(model: str, budget: int, accs: list[float], seed: int = 1) -> dict:
+    history = [{"step": 100 * (i + 1), "eval": {"10": {m: a for m in analyses.METRICS}}}
+               for i, a in enumerate(accs)]
+    return {"model": model, "seed": seed, "config": {"arch": {"budget": budget}},
+            "history": history}
+
+
+def test_plateau_exits_name_the_first_step_past_the_threshold_or_never():
+    curves = analyses.curves_frame([curve_record("ut", 6, [0.1, 0.6, 0.9]),
+                                    curve_record("ut", 12, [0.1, 0.2, 0.3]),
+                                    curve_record("gpt_level1", 6, [0.1, 0.2, 0.7]),
+                                    curve_record("gpt_level1", 12, [0.1, 0.55, 0.9]),
+                                    curve_record("trm", 6, [0.1, 0.1, 0.1])], 10)
+    exits = analyses.plateau_exits(curves).set_index(["model", "budget"])["exit"]
+    assert exits[("ut", 6)] == 200 and exits[("gpt_level1", 6)] == 300
+    assert math.isnan(exits[("ut", 12)])
+    text = analyses.plateau_text(curves)
+    assert "Universal Transformer at 6 only (step 200)" in text
+    assert "at every budget (steps 200 to 300)" in text
+    assert "Autoregressive TRM at no budget (in 300 steps)" in text
+
+
+def test_plateau_exit_is_read_from_the_mean_over_seeds():
+    curves = analyses.curves_frame([curve_record("ut", 6, [0.1, 0.9], seed=1),
+                                    curve_record("ut", 6, [0.1, 0.05], seed=2)], 10)
+    assert math.isnan(analyses.plateau_exits(curves)["exit"][0])  # mean 0.475 at step 200

@@ -98,6 +98,69 @@ def budget_figure(df: pd.DataFrame, metric: str = "char_acc") -> Figure:
                   f"L10 {metric.replace('_', ' ')}")
 
 
+PLATEAU_EXIT = 0.5  # L10 character accuracy above which a run has left the early plateau
+
+
+def curves_frame(records: Iterable[Record], length: int) -> pd.DataFrame:
+    """One row per run and evaluation round: model, budget, seed, step and the metrics at
+    `length` (sampling)."""
+    rows = [{"model": r["model"], "budget": r["config"]["arch"]["budget"], "seed": r["seed"],
+             "step": h["step"], **{m: h["eval"][str(length)][m] for m in METRICS}}
+            for r in records for h in r["history"] if str(length) in h["eval"]]
+    return pd.DataFrame(rows, columns=["model", "budget", "seed", "step", *METRICS])
+
+
+def budget_curves_figure(curves: pd.DataFrame, metric: str = "char_acc") -> Figure:
+    """`metric` against the training step, one panel per rung, one line per budget (darker:
+    more passes; mean over seeds)."""
+    models = present(curves, "model", model_names())
+    budgets = sorted(set(curves["budget"])) if len(curves) else []
+    shade = {b: 0.3 + 0.7 * i / max(1, len(budgets) - 1) for i, b in enumerate(budgets)}
+    fig, axes = panels([label(m) for m in models], width=2.6, height=2.6)
+    for ax, model in zip(axes, models):
+        for b in budgets:
+            mean = curves[(curves["model"] == model) & (curves["budget"] == b)].groupby(
+                "step")[metric].mean()
+            ax.plot(mean.index, mean.values, color=colour(model), alpha=shade[b], lw=1.4,
+                    label="_budget")
+    extra = [(Line2D([], [], color="black", alpha=shade[b]), f"{b} passes") for b in budgets]
+    return finish(fig, axes, "training step", f"L10 {metric.replace('_', ' ')}", extra=extra)
+
+
+def plateau_exits(curves: pd.DataFrame, threshold: float = PLATEAU_EXIT) -> pd.DataFrame:
+    """Per rung and budget, the first evaluated step at which the mean L10 character accuracy
+    passes `threshold` (NaN: never, within the run's steps)."""
+    mean = curves.groupby(["model", "budget", "step"])["char_acc"].mean().reset_index()
+    rows = []
+    for (model, budget), g in mean.groupby(["model", "budget"], sort=False):
+        past = g[g["char_acc"] > threshold]
+        rows.append({"model": model, "budget": budget, "steps": int(g["step"].max()),
+                     "exit": float(past["step"].iloc[0]) if len(past) else float("nan")})
+    return pd.DataFrame(rows, columns=["model", "budget", "steps", "exit"])
+
+
+def plateau_text(curves: pd.DataFrame, threshold: float = PLATEAU_EXIT) -> str:
+    """Which budgets let each rung leave the plateau, and when: "Universal Transformer at
+    every budget (steps 1,900 to 3,300); Iterative Transformer at 6 only (step 2,700); ..."."""
+    exits = plateau_exits(curves, threshold)
+    if exits.empty:
+        return "not run yet"
+    parts = []
+    for model in present(exits, "model", model_names()):
+        g = exits[exits["model"] == model].sort_values("budget")
+        left = g.dropna(subset=["exit"])
+        if left.empty:
+            where = f"at no budget (in {int(g['steps'].max()):,} steps)"
+        else:
+            which = ("every budget" if len(left) == len(g) else
+                     ", ".join(str(b) for b in left["budget"]) + " only")
+            lo, hi = int(left["exit"].min()), int(left["exit"].max())
+            when = f"step {lo:,}" if lo == hi else f"steps {lo:,} to {hi:,}"
+            where = f"at {which} ({when})"
+        parts.append(f"{label(model)} {where}")
+    return "; ".join(parts)
+
+
 def best_text(df: pd.DataFrame, variant: str) -> str:
     """The best split of each nested rung for `variant`: "Dual Nested UT 2x1 (0.18), ..."."""
     g = df[df["variant"] == variant] if len(df) else df
