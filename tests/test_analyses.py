@@ -76,3 +76,14 @@ def test_plateau_exit_is_read_from_the_mean_over_seeds():
     curves = analyses.curves_frame([curve_record("ut", 6, [0.1, 0.9], seed=1),
                                     curve_record("ut", 6, [0.1, 0.05], seed=2)], 10)
     assert math.isnan(analyses.plateau_exits(curves)["exit"][0])  # mean 0.475 at step 200
+
+
+def test_budget_curves_wrap_into_rows_of_three_with_a_label_per_row():
+    curves = analyses.curves_frame([curve_record(m, b, [0.1, 0.6]) for m in
+                                    ("gpt_level1", "gpt_level2", "ut", "ut_level1")
+                                    for b in (6, 12)], 10)
+    fig = analyses.budget_curves_figure(curves)
+    axes = fig.axes
+    assert len(axes) == 4  # the unused sixth panel is removed
+    assert [len(ax.lines) for ax in axes] == [3, 3, 3, 3]  # two budgets and the chance line
+    assert [bool(ax.get_ylabel()) for ax in axes] == [True, False, False, True]

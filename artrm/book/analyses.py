@@ -116,7 +116,8 @@ def budget_curves_figure(curves: pd.DataFrame, metric: str = "char_acc") -> Figu
     models = present(curves, "model", model_names())
     budgets = sorted(set(curves["budget"])) if len(curves) else []
     shade = {b: 0.3 + 0.7 * i / max(1, len(budgets) - 1) for i, b in enumerate(budgets)}
-    fig, axes = panels([label(m) for m in models], width=2.6, height=2.6)
+    fig, axes = panels([label(m) for m in models], width=3.0, height=2.5, sharex=True,
+                       columns=3)
     for ax, model in zip(axes, models):
         for b in budgets:
             mean = curves[(curves["model"] == model) & (curves["budget"] == b)].groupby(

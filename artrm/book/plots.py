@@ -74,14 +74,21 @@ def _metric(name: str) -> str:
 
 # -- the scaffold -----------------------------------------------------------------------------
 def panels(titles: Sequence[str], width: float = 3.6, height: float = 3.0,
-           sharey: bool = True, sharex: bool = False) -> tuple[Figure, list[Axes]]:
-    """A figure with one panel per title, side by side (one empty panel for no titles)."""
+           sharey: bool = True, sharex: bool = False, columns: int | None = None
+           ) -> tuple[Figure, list[Axes]]:
+    """A figure with one panel per title, side by side, in rows of `columns` panels when given
+    (one empty panel for no titles)."""
     n = max(1, len(titles))
-    fig, axes = plt.subplots(1, n, figsize=(width * n + 0.8, height), sharey=sharey,
-                             sharex=sharex, squeeze=False)
-    for ax, title in zip(axes[0], titles):
+    cols = min(n, columns or n)
+    rows = -(-n // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(width * cols + 0.8, height * rows),
+                             sharey=sharey, sharex=sharex, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[n:]:
+        ax.remove()
+    for ax, title in zip(axes, titles):
         ax.set_title(title)
-    return fig, list(axes[0])
+    return fig, axes[:n]
 
 
 def finish(fig: Figure, axes: list[Axes], xlabel: str, ylabel: str, scales: Iterable[str] = (),
@@ -99,7 +106,9 @@ def finish(fig: Figure, axes: list[Axes], xlabel: str, ylabel: str, scales: Iter
                                                           zorder=0)
         if limit:
             (ax.set_ylim if chance != "v" else ax.set_xlim)(0, 1.05)
-    axes[0].set_ylabel(ylabel)
+    for ax in axes:
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel(ylabel)
     if not drawn:
         axes[0].text(0.5, 0.5, "no run stored", transform=axes[0].transAxes, ha="center",
                      color="grey")
