@@ -13,7 +13,8 @@ def record(model: str, seed: int, h: int, inner: int, state_norm: bool, acc: flo
     return {"model": model, "seed": seed,
             "config": {"arch": {"state_norm": state_norm, "budget": budget}},
             "plan": {"n_outer": h, "n_inner": inner, "n_layer": budget // (h * (inner + 1))},
-            "passes": {"forward_mean": float(budget)}, "final": {"10": metrics}}
+            "passes": {"forward_mean": float(budget), "backward_mean": float(inner + 1)},
+            "final": {"10": metrics}}
 
 
 def test_hl_table_averages_seeds_and_best_text_names_the_best_split():
@@ -23,6 +24,7 @@ def test_hl_table_averages_seeds_and_best_text_names_the_best_split():
     table = analyses.hl_table(df)
     assert table.loc[("trm", "faithful", 2, 2, 4), "char_acc"] == 0.2
     assert table.loc[("trm", "faithful", 2, 2, 4), "seeds"] == 2
+    assert table.loc[("trm", "faithful", 4, 2, 2), "grad_passes"] == 3  # the last cycle's
     assert analyses.best_text(df, "faithful").endswith("at 4x2 (0.50)")
     assert analyses.best_text(df, "state_norm").endswith("at 2x2 (0.90)")
 
@@ -33,20 +35,23 @@ def test_coverage_names_a_partial_grid_and_how_to_finish_it():
     assert "4 of the 20 runs" in text and "--experiment hl" in text
 
 
-def test_hl_verdict_counts_the_splits_that_learn_and_says_what_that_means():
+def test_hl_verdict_names_the_splits_off_the_plateau_and_what_that_means():
     none = analyses.frame([record("trm", 1, 2, 2, False, 0.1), record("trm", 1, 4, 2, False, 0.2),
                            record("trm", 1, 2, 2, True, 0.95)], 10)
     text = analyses.hl_verdict_text(none)
-    assert "Faithful, 0 of 2 splits of the Autoregressive TRM reach 0.9." in text
-    assert "With state_norm, 1 of 1 splits" in text
-    assert "No split rescues" in text
-    # a split learns on its mean over seeds: 0.7 and 0.99 average below 0.9, 0.9 and 0.99 not
-    below = analyses.frame([record("trm", 1, 4, 2, False, 0.7),
-                            record("trm", 2, 4, 2, False, 0.99)], 10)
-    assert "No split rescues" in analyses.hl_verdict_text(below)
-    some = analyses.frame([record("trm", 1, 4, 2, False, 0.9),
-                           record("trm", 2, 4, 2, False, 0.99)], 10)
-    assert "Some split lets" in analyses.hl_verdict_text(some)
+    assert ("Faithful, the Autoregressive TRM leaves the plateau at 0 of 2 splits. With "
+            "state_norm, the Autoregressive TRM leaves the plateau at 1 of 1 splits (2x2 (0.95); "
+            "1 reach 0.9).") in text
+    assert text.endswith("not an artefact of the H-L choice (1 seed per split).")
+    # a split counts on its mean over seeds: 0.2 and 0.7 average below 0.5, 0.4 and 0.7 not
+    below = analyses.frame([record("trm", 1, 4, 2, False, 0.2),
+                            record("trm", 2, 4, 2, False, 0.7)], 10)
+    assert "No split lifts" in analyses.hl_verdict_text(below)
+    some = analyses.frame([record("trm", 1, 4, 2, False, 0.4),
+                           record("trm", 2, 4, 2, False, 0.7)], 10)
+    text = analyses.hl_verdict_text(some)
+    assert "(the Autoregressive TRM at 4x2 (0.55)): at this budget the H-L choice matters" in text
+    assert text.endswith("(2 seeds per split).")
     assert analyses.hl_verdict_text(analyses.frame([], 10)) == "No split is stored yet."
 
 
@@ -87,3 +92,24 @@ def test_budget_curves_wrap_into_rows_of_three_with_a_label_per_row():
     assert len(axes) == 4  # the unused sixth panel is removed
     assert [len(ax.lines) for ax in axes] == [3, 3, 3, 3]  # two budgets and the chance line
     assert [bool(ax.get_ylabel()) for ax in axes] == [True, False, False, True]
+
+
+def test_hl_gradient_text_says_whether_full_gradient_separates_the_splits():
+    def run(model, h, inner, grad, acc):
+        r = record(model, 1, h, inner, False, acc)
+        r["passes"]["backward_mean"] = float(grad)
+        return r
+
+    exact = analyses.frame([run("ut_level2", 1, 1, 24, 0.8), run("ut_level2", 2, 2, 12, 0.1),
+                            run("trm", 1, 1, 2, 0.1)], 10)
+    text = analyses.hl_gradient_text(exact)
+    assert text.startswith("Faithful, the share of passes that carry gradient: the Dual Nested "
+                           "UT 50% to 100%, the Autoregressive TRM 8%.")
+    assert text.endswith("exactly those in which every pass carries gradient.")
+    partly = analyses.frame([run("ut_level2", 1, 1, 24, 0.8), run("trm", 1, 1, 24, 0.1)], 10)
+    assert "(Autoregressive TRM 1x1 do not)" in analyses.hl_gradient_text(partly)
+    neither = analyses.frame([run("ut_level2", 1, 1, 12, 0.8), run("trm", 1, 1, 24, 0.1)], 10)
+    assert analyses.hl_gradient_text(neither).endswith("does not separate the splits off the "
+                                                       "plateau from the rest.")
+    flat = analyses.frame([run("trm", 1, 1, 2, 0.1)], 10)
+    assert analyses.hl_gradient_text(flat).endswith("No faithful split leaves the plateau.")

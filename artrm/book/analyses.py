@@ -22,8 +22,9 @@ METRICS = ["char_acc", "first_char_acc", "last_char_acc", "seq_acc"]
 
 
 def frame(records: Iterable[Record], length: int) -> pd.DataFrame:
-    """One row per run: model, the bounded-state switch, H, L, N, budget, realised forward
-    passes and the final metrics at `length` (sampling, the paper's protocol)."""
+    """One row per run: model, the bounded-state switch, H, L, N, budget, the realised passes
+    (forward, and those that carry gradient) and the final metrics at `length` (sampling, the
+    paper's protocol)."""
     rows = []
     for r in records:
         a, plan = r["config"]["arch"], r["plan"]
@@ -31,6 +32,7 @@ def frame(records: Iterable[Record], length: int) -> pd.DataFrame:
                      "variant": "state_norm" if a["state_norm"] else "faithful",
                      "H": plan["n_outer"], "L": plan["n_inner"], "N": plan["n_layer"],
                      "budget": a["budget"], "passes": r["passes"]["forward_mean"],
+                     "grad_passes": r["passes"]["backward_mean"],
                      **{m: r["final"][str(length)][m] for m in METRICS}})
     return pd.DataFrame(rows)
 
@@ -39,7 +41,8 @@ def hl_table(df: pd.DataFrame) -> pd.DataFrame:
     """Mean accuracies per (model, variant, H, L) over seeds, with the authors' two runs."""
     if df.empty:
         return pd.DataFrame({"": ["no run stored"]}).set_index("")
-    out = df.groupby(["model", "variant", "H", "L", "N"], sort=False)[METRICS].mean()
+    out = df.groupby(["model", "variant", "H", "L", "N"], sort=False)[
+        ["passes", "grad_passes", *METRICS]].mean()
     out["seeds"] = df.groupby(["model", "variant", "H", "L", "N"], sort=False)["seed"].nunique()
     out["authors' runs"] = [
         ", ".join(f"{x.value:.2f}" for x in HL_STRUCTURE[(m, h, inner)])
@@ -176,32 +179,69 @@ def best_text(df: pd.DataFrame, variant: str) -> str:
 
 
 def hl_verdict_text(df: pd.DataFrame) -> str:
-    """Whether any split of the budget lets a faithful nested rung learn (mean L10 character
-    accuracy of at least LEARNED), counted per rung and variant, and what that says about the
-    authors' conclusion that the failure is not an artefact of the H-L choice."""
+    """Which splits of the budget lift each nested rung off the plateau (mean L10 character
+    accuracy above PLATEAU_EXIT) and which learn (at least LEARNED), per variant, and what the
+    faithful splits say about the authors' conclusion that the failure is not an artefact of
+    the H-L choice."""
     if df.empty:
         return "No split is stored yet."
     means = df.groupby(["variant", "model", "H", "L"])["char_acc"].mean()
-    counts = {}
+    seeds = df["seed"].nunique()
+    sentences, lifted = [], []
     for variant in VARIANTS:
+        parts = []
         for model in present(df[df["variant"] == variant], "model", model_names()):
             m = means[variant][model]
-            counts[variant, model] = (int((m >= LEARNED).sum()), len(m))
-    sentences = []
-    for variant in VARIANTS:
-        parts = [f"{k} of {n} splits of the {label(model)}"
-                 for (v, model), (k, n) in counts.items() if v == variant]
+            off = [f"{h}x{inner} ({acc:.2f})" for (h, inner), acc in m.items()
+                   if acc > PLATEAU_EXIT]
+            learned = int((m >= LEARNED).sum())
+            parts.append(f"the {label(model)} leaves the plateau at {len(off)} of {len(m)} splits"
+                         + (f" ({', '.join(off)}; {learned} reach {LEARNED:.1f})" if off else ""))
+            if variant == "faithful":
+                lifted += [f"the {label(model)} at {x}" for x in off]
         if parts:
             name = "Faithful" if variant == "faithful" else "With state_norm"
-            sentences.append(f"{name}, {' and '.join(parts)} reach {LEARNED:.1f}.")
-    faithful = [k for (v, _), (k, _) in counts.items() if v == "faithful"]
-    if faithful and not any(faithful):
-        sentences.append("No split rescues the faithful nested rungs, as the authors conclude: "
-                         "the failure is not an artefact of the H-L choice.")
-    elif any(faithful):
-        sentences.append("Some split lets a faithful nested rung learn, so the H-L choice "
-                         "matters here, against the authors' conclusion.")
+            sentences.append(f"{name}, {' and '.join(parts)}.")
+    if lifted:
+        sentences.append(f"So a split does lift a faithful nested rung off the plateau "
+                         f"({', '.join(lifted)}): at this budget the H-L choice matters, "
+                         "against the authors' conclusion that the failure is not an "
+                         "artefact of it")
+    else:
+        sentences.append("No split lifts a faithful nested rung off the plateau, as the "
+                         "authors conclude: the failure is not an artefact of the H-L choice")
+    sentences[-1] += f" ({seeds} seed{'s' if seeds > 1 else ''} per split)."
     return " ".join(sentences)
+
+
+def hl_gradient_text(df: pd.DataFrame) -> str:
+    """Faithful splits: how many of their passes carry gradient, and whether that separates
+    the splits off the plateau from the rest."""
+    g = df[df["variant"] == "faithful"] if len(df) else df
+    if g.empty:
+        return "No faithful split is stored yet."
+    split = g.groupby(["model", "H", "L"], sort=False)[["passes", "grad_passes", "char_acc"]
+                                                       ].mean().reset_index()
+    split["full"] = split["grad_passes"] >= split["passes"] - 1e-6
+    parts = []
+    for model in present(split, "model", model_names()):
+        m = split[split["model"] == model]
+        share = m["grad_passes"] / m["passes"]
+        parts.append(f"the {label(model)} {share.min():.0%} to {share.max():.0%}"
+                     if share.min() < share.max() else f"the {label(model)} {share.min():.0%}")
+    text = f"Faithful, the share of passes that carry gradient: {', '.join(parts)}."
+    off = split["char_acc"] > PLATEAU_EXIT
+    names = [f"{label(r.model)} {r.H}x{r.L}" for r in split[split["full"] & ~off].itertuples()]
+    if not off.any():
+        return text + " No faithful split leaves the plateau."
+    if split.loc[off, "full"].all() and not names:
+        return text + (" The splits off the plateau are exactly those in which every pass "
+                       "carries gradient.")
+    if split.loc[off, "full"].all():
+        return text + (" Every split off the plateau has gradient through every pass, but not "
+                       f"every such split leaves it ({', '.join(names)} do not).")
+    return text + (" The share of passes with gradient does not separate the splits off the "
+                   "plateau from the rest.")
 
 
 def best_budget_text(df: pd.DataFrame) -> str:
