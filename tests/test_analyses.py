@@ -113,3 +113,14 @@ def test_hl_gradient_text_says_whether_full_gradient_separates_the_splits():
                                                        "plateau from the rest.")
     flat = analyses.frame([run("trm", 1, 1, 2, 0.1)], 10)
     assert analyses.hl_gradient_text(flat).endswith("No faithful split leaves the plateau.")
+
+
+def test_hl_dual_ut_text_compares_the_one_by_one_split_with_the_dual_ut():
+    df = analyses.frame([record("ut_level2", 1, 1, 1, False, 0.8),
+                         record("ut_level2", 1, 1, 1, True, 0.3),
+                         record("ut_level2", 1, 2, 2, False, 0.1)], 10)
+    dual = [{"final": {"10": {"char_acc": 0.7}}}, {"final": {"10": {"char_acc": 0.9}}}]
+    assert analyses.hl_dual_ut_text(df, dual, 10) == (
+        "the Dual Nested UT at 1x1 reaches 0.80 (faithful) and 0.30 (state_norm); the Dual UT, "
+        "0.80 (faithful, 2 seeds)")
+    assert analyses.hl_dual_ut_text(df, [], 10) == "not run yet"

@@ -244,6 +244,20 @@ def hl_gradient_text(df: pd.DataFrame) -> str:
                    "plateau from the rest.")
 
 
+def hl_dual_ut_text(df: pd.DataFrame, dual_ut: Iterable[Record], length: int) -> str:
+    """The Dual Nested UT at H = L = 1 (the Dual UT with its state detached at every step)
+    against the Dual UT at the same budget: "... reaches 0.80 (faithful) and 0.31 (state_norm);
+    the Dual UT, 0.79 (faithful, 1 seed)"."""
+    g = df[(df["model"] == "ut_level2") & (df["H"] == 1) & (df["L"] == 1)] if len(df) else df
+    ours = [r["final"][str(length)]["char_acc"] for r in dual_ut]
+    if g.empty or not ours:
+        return "not run yet"
+    nested = " and ".join(f"{acc:.2f} ({variant})" for variant, acc in
+                       g.groupby("variant")["char_acc"].mean().items())
+    return (f"the Dual Nested UT at 1x1 reaches {nested}; the Dual UT, {np.mean(ours):.2f} "
+            f"(faithful, {len(ours)} seed{'s' if len(ours) > 1 else ''})")
+
+
 def best_budget_text(df: pd.DataFrame) -> str:
     """The budget at which each rung did best: "Dual UT at 24 (0.79), ..."."""
     if df.empty:
