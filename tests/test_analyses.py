@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
-from artrm.book import analyses
+from artrm.book import analyses, chapter
 
 
 def record(model: str, seed: int, h: int, inner: int, state_norm: bool, acc: float,
@@ -52,6 +53,9 @@ def test_hl_verdict_names_the_splits_off_the_plateau_and_what_that_means():
     text = analyses.hl_verdict_text(some)
     assert "(the Autoregressive TRM at 4x2 (0.55)): at this budget the H-L choice matters" in text
     assert text.endswith("(2 seeds per split).")
+    uneven = analyses.frame([record("trm", 1, 4, 2, False, 0.4), record("trm", 2, 4, 2, False, 0.7),
+                             record("trm", 1, 2, 2, False, 0.1)], 10)
+    assert analyses.hl_verdict_text(uneven).endswith("(1 to 2 seeds per split).")
     assert analyses.hl_verdict_text(analyses.frame([], 10)) == "No split is stored yet."
 
 
@@ -119,8 +123,22 @@ def test_hl_dual_ut_text_compares_the_one_by_one_split_with_the_dual_ut():
     df = analyses.frame([record("ut_level2", 1, 1, 1, False, 0.8),
                          record("ut_level2", 1, 1, 1, True, 0.3),
                          record("ut_level2", 1, 2, 2, False, 0.1)], 10)
-    dual = [{"final": {"10": {"char_acc": 0.7}}}, {"final": {"10": {"char_acc": 0.9}}}]
+    dual = [{"seed": 1, "final": {"10": {"char_acc": 0.7}}},
+            {"seed": 2, "final": {"10": {"char_acc": 0.9}}}]  # seed 2: no 1x1 run to pair
     assert analyses.hl_dual_ut_text(df, dual, 10) == (
         "the Dual Nested UT at 1x1 reaches 0.80 (faithful) and 0.30 (state_norm); the Dual UT, "
-        "0.80 (faithful, 2 seeds)")
+        "0.70 (faithful, 1 seed)")
     assert analyses.hl_dual_ut_text(df, [], 10) == "not run yet"
+
+
+def test_an_analysis_shows_the_further_seeds_stored_but_trains_none():
+    ch = chapter.chapter("smoke")
+    ch = dataclasses.replace(ch, profile=dataclasses.replace(ch.profile, study_seeds=(1337, 7)))
+    cfg = ch.profile.config("gpt_level1", "copy", 1337)
+    own = chapter.train_or_load(ch, [cfg])
+    chapter.train_or_load(ch, [cfg.replace(seed=7), cfg.replace(seed=8)])  # 8: not planned
+    records = chapter.with_stored_seeds(ch, [cfg], own)
+    assert [r["seed"] for r in records] == [1337, 7]
+    assert chapter.with_stored_seeds(ch, [cfg, cfg.replace(seed=9)], own) == records  # 9: none
+    both = chapter.with_stored_seeds(ch, [cfg, cfg.replace(seed=7)], records)
+    assert [r["seed"] for r in both] == [1337, 7]  # a run already there is not added twice

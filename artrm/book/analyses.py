@@ -186,7 +186,7 @@ def hl_verdict_text(df: pd.DataFrame) -> str:
     if df.empty:
         return "No split is stored yet."
     means = df.groupby(["variant", "model", "H", "L"])["char_acc"].mean()
-    seeds = df["seed"].nunique()
+    seeds = df.groupby(["variant", "model", "H", "L"])["seed"].nunique()
     sentences, lifted = [], []
     for variant in VARIANTS:
         parts = []
@@ -210,7 +210,9 @@ def hl_verdict_text(df: pd.DataFrame) -> str:
     else:
         sentences.append("No split lifts a faithful nested rung off the plateau, as the "
                          "authors conclude: the failure is not an artefact of the H-L choice")
-    sentences[-1] += f" ({seeds} seed{'s' if seeds > 1 else ''} per split)."
+    lo, hi = seeds.min(), seeds.max()
+    count = f"{lo} seed" if hi == 1 else f"{lo} seeds" if lo == hi else f"{lo} to {hi} seeds"
+    sentences[-1] += f" ({count} per split)."
     return " ".join(sentences)
 
 
@@ -246,10 +248,10 @@ def hl_gradient_text(df: pd.DataFrame) -> str:
 
 def hl_dual_ut_text(df: pd.DataFrame, dual_ut: Iterable[Record], length: int) -> str:
     """The Dual Nested UT at H = L = 1 (the Dual UT with its state detached at every step)
-    against the Dual UT at the same budget: "... reaches 0.80 (faithful) and 0.31 (state_norm);
-    the Dual UT, 0.79 (faithful, 1 seed)"."""
+    against the Dual UT at the same budget, on the seeds both have: "... reaches 0.80
+    (faithful) and 0.31 (state_norm); the Dual UT, 0.79 (faithful, 1 seed)"."""
     g = df[(df["model"] == "ut_level2") & (df["H"] == 1) & (df["L"] == 1)] if len(df) else df
-    ours = [r["final"][str(length)]["char_acc"] for r in dual_ut]
+    ours = [r["final"][str(length)]["char_acc"] for r in dual_ut if r["seed"] in set(g["seed"])]
     if g.empty or not ours:
         return "not run yet"
     nested = " and ".join(f"{acc:.2f} ({variant})" for variant, acc in

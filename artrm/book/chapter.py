@@ -161,6 +161,21 @@ def train_or_load(ch: Chapter, configs: list[RunConfig]) -> list[Record]:
     return [r for c in configs if (r := store.find(c)) is not None]
 
 
+def with_stored_seeds(ch: Chapter, configs: list[RunConfig], records: list[Record]
+                      ) -> list[Record]:
+    """`records` (the runs of `configs`) plus the stored runs of the same configs under the
+    study's other seeds (loaded, never trained), so an analysis shows every seed it has."""
+    store = ResultStore()
+    extra = (store.find(c.replace(seed=s)) for c in configs for s in ch.profile.study_seeds
+             if s != c.seed)
+    out, seen = list(records), {r["config_hash"] for r in records}
+    for r in extra:
+        if r is not None and r["config_hash"] not in seen:
+            out.append(r)
+            seen.add(r["config_hash"])
+    return out
+
+
 def study_runs(ch: Chapter) -> list[Record]:
     """The corrections study: trained-or-loaded for the chapter's seeds, plus every stored run
     of the study's other variants and planned seeds (loaded, never trained), so that a partly
