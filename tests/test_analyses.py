@@ -23,9 +23,10 @@ def test_hl_table_averages_seeds_and_best_text_names_the_best_split():
                          record("trm", 1, 4, 2, False, 0.5), record("trm", 1, 2, 2, True, 0.9)],
                         10)
     table = analyses.hl_table(df)
-    assert table.loc[("trm", "faithful", 2, 2, 4), "char_acc"] == 0.2
-    assert table.loc[("trm", "faithful", 2, 2, 4), "seeds"] == 2
-    assert table.loc[("trm", "faithful", 4, 2, 2), "grad_passes"] == 3  # the last cycle's
+    assert table.loc[("Autoregressive TRM", "faithful", 2, 2, 4), "char_acc"] == 0.2
+    assert table.loc[("Autoregressive TRM", "faithful", 2, 2, 4), "seeds"] == 2
+    # only the last cycle carries gradient
+    assert table.loc[("Autoregressive TRM", "faithful", 4, 2, 2), "grad_passes"] == 3
     assert analyses.best_text(df, "faithful").endswith("at 4x2 (0.50)")
     assert analyses.best_text(df, "state_norm").endswith("at 2x2 (0.90)")
 

@@ -48,7 +48,7 @@ def hl_table(df: pd.DataFrame) -> pd.DataFrame:
         ", ".join(f"{x.value:.2f}" for x in HL_STRUCTURE[(m, h, inner)])
         if v == "faithful" and (m, h, inner) in HL_STRUCTURE else "-"
         for m, v, h, inner, _ in out.index]
-    return out.round(3)
+    return out.rename(index=label, level="model").round(3)
 
 
 def hl_figure(df: pd.DataFrame) -> Figure:
