@@ -52,7 +52,8 @@ def test_hl_verdict_names_the_splits_off_the_plateau_and_what_that_means():
     some = analyses.frame([record("trm", 1, 4, 2, False, 0.4),
                            record("trm", 2, 4, 2, False, 0.7)], 10)
     text = analyses.hl_verdict_text(some)
-    assert "(the Autoregressive TRM at 4x2 (0.55)): at this budget the H-L choice matters" in text
+    assert ("(the Autoregressive TRM at 4x2 (0.55, 1 of 2 seeds)): at this budget the H-L "
+            "choice matters") in text
     assert text.endswith("(2 seeds per split).")
     uneven = analyses.frame([record("trm", 1, 4, 2, False, 0.4), record("trm", 2, 4, 2, False, 0.7),
                              record("trm", 1, 2, 2, False, 0.1)], 10)
@@ -120,16 +121,17 @@ def test_hl_gradient_text_says_whether_full_gradient_separates_the_splits():
     assert analyses.hl_gradient_text(flat).endswith("No faithful split leaves the plateau.")
 
 
-def test_hl_dual_ut_text_compares_the_one_by_one_split_with_the_dual_ut():
-    df = analyses.frame([record("ut_level2", 1, 1, 1, False, 0.8),
+def test_hl_dual_ut_text_compares_the_one_by_one_split_with_the_dual_ut_seed_by_seed():
+    df = analyses.frame([record("ut_level2", 2, 1, 1, False, 0.8),
+                         record("ut_level2", 1, 1, 1, False, 0.2),
                          record("ut_level2", 1, 1, 1, True, 0.3),
                          record("ut_level2", 1, 2, 2, False, 0.1)], 10)
-    dual = [{"seed": 1, "final": {"10": {"char_acc": 0.7}}},
-            {"seed": 2, "final": {"10": {"char_acc": 0.9}}}]  # seed 2: no 1x1 run to pair
+    dual = [{"seed": s, "final": {"10": {"char_acc": a}}} for s, a in [(1, 0.7), (2, 0.9),
+                                                                        (3, 0.5)]]
     assert analyses.hl_dual_ut_text(df, dual, 10) == (
-        "the Dual Nested UT at 1x1 reaches 0.80 (faithful) and 0.30 (state_norm); the Dual UT, "
-        "0.70 (faithful, 1 seed)")
-    assert analyses.hl_dual_ut_text(df, [], 10) == "not run yet"
+        "the Dual Nested UT at 1x1 reaches 0.20, 0.80 (faithful, seeds 1, 2) and 0.30 "
+        "(state_norm, seed 1); the Dual UT, 0.70, 0.90 on the faithful seeds")
+    assert analyses.hl_dual_ut_text(df, dual[:1], 10) == "not run yet"  # seed 2 unpaired
 
 
 def test_an_analysis_shows_the_further_seeds_stored_but_trains_none():
