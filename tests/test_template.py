@@ -157,3 +157,14 @@ def markdown_of(path: Path) -> list[str]:
 def test_no_chapter_types_a_result_into_its_prose(path):
     found = [hit for text in markdown_of(path) for hit in typed_results(text)]
     assert not found, f"{path.name} types {found}: glue them, or generate the sentence"
+
+
+@pytest.mark.parametrize("path", sorted(SOURCE_DIR.glob("*.ipynb")), ids=lambda p: p.name)
+def test_a_cell_that_glues_a_figure_is_not_compared_by_nbval(path):
+    """A glued figure is an image in the cell's outputs: comparing it is slow (minutes for a
+    large one) and breaks on any pixel, so such cells carry `nbval-ignore-output`."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    untagged = [i for i, c in enumerate(cells) if c["cell_type"] == "code"
+                and re.search(r"glue\(\"fig-", "".join(c["source"]))
+                and "nbval-ignore-output" not in c["metadata"].get("tags", [])]
+    assert not untagged, f"{path.name}: cells {untagged} glue a figure without the tag"
