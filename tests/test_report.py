@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -9,24 +10,54 @@ from artrm.book import chapter, ladder, prose, report
 from artrm.errors import ConfigError
 
 
-def test_paired_difference_flags_only_consistent_gaps():
-    df = pd.DataFrame({"seed": [1, 2, 3, 4, 5] * 2, "variant": ["a"] * 5 + ["b"] * 5,
-                       "char_acc": [0.9, 0.8, 0.85, 0.95, 0.9, 0.1, 0.2, 0.15, 0.1, 0.2]})
-    d = report.paired_difference(df, {"variant": "a"}, {"variant": "b"})
-    assert d["reliable"] and d["difference"] == pytest.approx(0.73) and d["seeds"] == 5
-    noisy = df.assign(char_acc=[0.5, 0.1, 0.9, 0.2, 0.6, 0.4, 0.6, 0.3, 0.5, 0.5])
-    assert not report.paired_difference(noisy, {"variant": "a"}, {"variant": "b"})["reliable"]
-    two = df[df["seed"] <= 2]  # consistent, but two seeds are too few to call it
-    assert not report.paired_difference(two, {"variant": "a"}, {"variant": "b"})["reliable"]
+def cells(a: list[float], b: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"seed": list(range(1, len(a) + 1)) + list(range(1, len(b) + 1)),
+                         "variant": ["a"] * len(a) + ["b"] * len(b), "char_acc": a + b})
 
 
-def test_one_seed_of_three_does_not_make_a_difference_reliable():
-    """Three differences of one sign, one of them large and two near zero: a percentile
-    bootstrap would exclude zero, the t interval does not."""
-    df = pd.DataFrame({"seed": [1, 2, 3] * 2, "variant": ["a"] * 3 + ["b"] * 3,
-                       "char_acc": [0.99, 1.0, 1.0, 0.25, 0.99, 0.98]})
-    d = report.paired_difference(df, {"variant": "a"}, {"variant": "b"})
-    assert d["ci_low"] < 0 < d["difference"] and not d["reliable"]
+def test_a_comparison_tests_learned_counts_and_paired_seeds_exactly():
+    """Fisher on every seed of each cell; the sign flip on the seeds both cells have."""
+    df = cells([0.95, 0.13, 0.97, 0.99, 0.98], [0.1, 0.12, 0.11, 0.1])
+    d = report.compare(df, {"variant": "a"}, {"variant": "b"}, "greedy")
+    assert (d["decoding"], d["learned"], d["against"], d["seeds"]) == ("greedy", "4/5", "0/4", 4)
+    assert d["fisher p"] == pytest.approx(6 / 126)  # 4/5 against 0/4: tables as unlikely
+    assert d["sign-flip p"] == pytest.approx(0.125) and d["min p"] == pytest.approx(0.125)
+    assert d["difference"] == pytest.approx((0.85 + 0.01 + 0.86 + 0.89) / 4)
+    with pytest.raises(ConfigError, match="decoding must be one of sample, greedy"):
+        report.compare(df, {"variant": "a"}, {"variant": "b"}, "beam")
+    none = report.compare(df, {"variant": "a"}, {"variant": "c"}, "sample")
+    assert none["seeds"] == 0 and np.isnan(none["fisher p"]) and np.isnan(none["sign-flip p"])
+
+
+def test_a_family_is_corrected_by_holm_and_worded_by_its_verdict():
+    """Holm runs over both tests of every comparison: 5/5 against 0/5 (Fisher p 0.0079) is
+    supported alone (2 tests) but only suggestive among four comparisons (8 tests); 4/5
+    against 0/5 (p 0.048) is suggestive even alone; one seed of three decides nothing."""
+    def of(a: list[float], b: list[float]) -> dict:
+        return report.compare(cells(a, b), {"variant": "a"}, {"variant": "b"}, "greedy")
+
+    strong = of([0.95, 0.97, 0.99, 0.98, 0.96], [0.1] * 5)
+    four = of([0.95] * 4 + [0.1], [0.1] * 5)
+    assert strong["fisher p"] == pytest.approx(2 / 252)
+    assert four["fisher p"] == pytest.approx(10 / 210)
+    alone = report.with_verdicts([{"name": "x", **strong}], ["name"])
+    assert alone["verdict"][0] == "supported"
+    alone = report.with_verdicts([{"name": "x", **four}], ["name"])
+    assert alone["holm p"][0] == pytest.approx(20 / 210) and alone["verdict"][0] == "suggestive"
+    weak = of([0.99, 1.0, 1.0], [0.25, 0.99, 0.98])
+    assert weak["sign-flip p"] == pytest.approx(0.25) and weak["fisher p"] == 1.0
+    family = report.with_verdicts([{"name": n, **c} for n, c in
+                                   [("x", strong), ("y", weak), ("z", weak), ("w", weak)]],
+                                  ["name"])
+    assert family["holm p"][0] == pytest.approx(8 * 2 / 252)
+    assert family["verdict"].tolist() == ["suggestive"] + ["not resolved by 3 seeds"] * 3
+    assert family.columns.tolist() == ["name", *report.COMPARISON]
+
+
+def test_learned_text_gives_the_exact_interval_and_the_other_modes():
+    assert report.learned_text([1.0] * 5, "copy") == "5/5 learned [48, 100]"
+    assert report.learned_text([0.13, 0.25, 0.5, 0.95], "addition") == \
+        "1/4 learned [1, 81] (1 chance, 1 plateau, 1 between)"
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -95,9 +126,10 @@ def test_chapter_tables_on_a_tiny_grid(data_dir):
     assert versus.loc[("copy", "Autoregressive TRM"), "ours, smoke"] == round(100 * ours, 1)
     table = report.metrics_table(final, "trm")
     assert list(table.index) == [("smoke", "copy", 3), ("smoke", "copy", 4)]
-    bullets = prose.takeaways(final, runs, "trm", "gpt").data
+    bullets = prose.takeaways(final, runs, "trm", "gpt", "sample").data
     assert f"{100 * ours:.1f}% (smoke, 1 seed); the paper: 11.0%" in bullets
-    assert "too few to call any reliable" in bullets and "of the nominal 6" in bullets
+    assert "(smoke, sample decoding, exact tests over seeds): copy" in bullets
+    assert "not resolved by 1 seed" in bullets and "of the nominal 6" in bullets
     model = ladder.build(ch.profile, "trm")
     assert ladder.causality_gap(model) == 0.0
     passes = ladder.counted_passes(ch.profile, model)["block passes"]
@@ -116,11 +148,30 @@ def test_every_number_the_paper_reports_against_ours_with_deltas_and_intervals()
     cells = report.paper_cells(final)
     gpt = cells.loc[("Dense Transformer", "copy", "L10 char")]
     assert (gpt["paper"], gpt["cpu: ours"], gpt["cpu: seeds"]) == (100.0, 95.0, 3)
-    assert gpt["cpu: difference"] == -5.0 and gpt["cpu: 95% interval"] == "[82.6, 100.0]"
+    assert gpt["cpu: difference"] == -5.0 and gpt["cpu: range"] == "[90.0, 100.0]"
     assert cells.loc[("Dual UT", "addition", "L10 char"), "cpu: ours"] == "-"
     assert cells.loc[("Dual UT", "addition", "L10 seq"), "paper scale: seeds"] == 0
-    assert "paper scale: 95% interval" not in cells  # no scale has the seeds for one
+    assert "paper scale: range" not in cells  # no scale has the seeds for one
     headline = report.headline(final)
     assert headline.loc[("Dense Transformer", "copy")].tolist() == ["100.0%", "95.0%",
                                                                      report.NOT_RUN]
     assert report.ranking(final, task="copy").loc["Dense Transformer", "rank (ours, cpu)"] == 1
+
+
+def test_seed_table_and_rung_differences_count_learned_seeds_and_test_each_step():
+    rows = [{"model": m, "task": "copy", "seed": s, "variant": "faithful", "scale": "cpu",
+             "train_len": 10, "length": 10, "char_acc": acc}
+            for m, accs in (("gpt", (0.9, 0.95, 1.0)), ("trm", (0.1, 0.12, 0.2)))
+            for s, acc in zip((1, 2, 3), accs)]
+    final = pd.DataFrame(rows).astype({"scale": pd.CategoricalDtype(["cpu"]),
+                                       "model": pd.CategoricalDtype(["gpt", "trm"])})
+    table = report.seed_table(final)
+    trm = table.loc[("cpu", "copy", "Autoregressive TRM")]
+    assert (trm["mean"], trm["range"], trm["seeds"]) == (14.0, "[10.0, 20.0]", 3)
+    assert trm["learned"] == "0/3 learned [0, 71] (2 chance, 1 plateau)"
+    steps = report.rung_differences(final, "sample")
+    row = steps.loc[("cpu", "copy", "Autoregressive TRM", "Dense Transformer")]
+    assert row["difference (points)"] == -81.0 and row["decoding"] == "sample"
+    assert (row["learned"], row["against"]) == ("0/3", "3/3")
+    assert row["fisher p"] == pytest.approx(0.1) and row["sign-flip p"] == pytest.approx(0.25)
+    assert row["verdict"] == "not resolved by 3 seeds"

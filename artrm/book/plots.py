@@ -33,7 +33,7 @@ from artrm.book.report import (
     by_scale,
     scale_label,
 )
-from artrm.book.statistics import bounds_of, mean_interval
+from artrm.book.statistics import mean_range
 from artrm.data.tasks import task_names
 from artrm.registry import RUNGS, model_names, rung
 
@@ -174,8 +174,7 @@ def _each(df: pd.DataFrame, models: Iterable[str] | None = None
 def accuracy_bars(final: pd.DataFrame, models: Iterable[str] | None = None,
                   metric: str = "char_acc") -> Figure:
     """Accuracy at the training length per rung, one panel per task: bars are our means over
-    seeds at each scale (with the 95% interval from three seeds on), diamonds the
-    paper's values."""
+    seeds at each scale (with the range over seeds), diamonds the paper's values."""
     df = at_train_len(final[final["variant"] == "faithful"])
     tasks = present(df, "task", task_names())
     shown = present(df, "model", models or model_names())
@@ -189,12 +188,13 @@ def accuracy_bars(final: pd.DataFrame, models: Iterable[str] | None = None,
                             & (df["scale"] == scale)][metric]
                 if values.empty:
                     continue
-                mean, lo, hi = mean_interval(values, bounds=bounds_of(metric))
+                mean, lo, hi = mean_range(values)
                 y = i - 0.4 + height * (j + 0.5)
                 ax.barh(y, mean, height=height * 0.9, color=colour(m),
                         hatch="///" if scale == PAPER_SCALE else None,
                         alpha=0.6 if scale == PAPER_SCALE else 1.0,
-                        xerr=None if np.isnan(lo) else [[mean - lo], [hi - mean]], capsize=2)
+                        xerr=[[mean - lo], [hi - mean]] if len(values) > 1 else None,
+                        capsize=2)
                 inside = mean > 0.3  # the value at the bar's end, inside it when it fits
                 ax.text(mean - 0.02 if inside else mean + 0.02, y, f"{100 * mean:.0f}%",
                         va="center", ha="right" if inside else "left", fontsize=7,
@@ -328,8 +328,8 @@ def ladder_diagram() -> Figure:
 
 
 def study_intervals(summary: pd.DataFrame, title: str = "L10 char accuracy") -> Figure:
-    """Mean and 95% interval over seeds of every study variant, one panel per task.
-    `summary` has columns task, model, variant, mean, ci_low, ci_high."""
+    """Mean and range over seeds of every study variant, one panel per task (`summary`:
+    `report.seed_summary`, with columns task, model, variant, mean, min, max, seeds)."""
     tasks = present(summary, "task", task_names())
     keys = summary[["model", "variant"]].drop_duplicates()
     keys = keys.sort_values("model", key=lambda m: m.map(model_names().index), kind="stable")
@@ -341,8 +341,8 @@ def study_intervals(summary: pd.DataFrame, title: str = "L10 char accuracy") -> 
                           & (summary["variant"] == variant)]
             if hit.empty:
                 continue
-            m, lo, hi = hit.iloc[0][["mean", "ci_low", "ci_high"]]
-            if not np.isnan(lo):
+            m, lo, hi, seeds = hit.iloc[0][["mean", "min", "max", "seeds"]]
+            if seeds > 1:
                 ax.plot([lo, hi], [i, i], color=colour(model), lw=2.5, alpha=0.6)
             ax.plot(m, i, "o", color=colour(model), ms=5)
         ax.set_yticks(range(len(rows)), [f"{rung(m).short}: {v}" for m, v in rows])

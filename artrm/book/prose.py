@@ -11,12 +11,12 @@ from IPython.display import Markdown
 from artrm.book.paper import CHANCE, L10_CHAR_ACC
 from artrm.book.report import (
     at_train_len,
-    paired_difference,
+    compare,
     scale_label,
     scales_of,
     span,
+    with_verdicts,
 )
-from artrm.book.statistics import MIN_SEEDS
 from artrm.data.tasks import task_names
 from artrm.registry import rung
 from artrm.results.store import Record
@@ -53,27 +53,23 @@ def _accuracy(df: pd.DataFrame, model: str) -> list[str]:
     return bullets
 
 
-def _against(df: pd.DataFrame, model: str, previous: str) -> list[str]:
-    """One bullet per scale with both rungs: the paired difference on every task."""
+def _against(df: pd.DataFrame, model: str, previous: str, decoding: str) -> list[str]:
+    """One bullet per scale with both rungs: the difference on every task with its verdict,
+    the chapter's comparisons (every scale and task) being one family (`report.compare`,
+    `report.with_verdicts`)."""
+    rows = [{"scale": scale, "task": task,
+             **compare(df[(df["scale"] == scale) & (df["task"] == task)], {"model": model},
+                       {"model": previous}, decoding)}
+            for scale in scales_of(df) for task in task_names()]
+    table = with_verdicts([r for r in rows if r["seeds"]], ["scale", "task"])
     bullets = []
-    for scale in scales_of(df):
-        at = df[df["scale"] == scale]
-        parts, reliable, fewest = [], [], None
-        for task in task_names():
-            group = at[at["task"] == task]
-            d = paired_difference(group, {"model": model}, {"model": previous})
-            if not d["seeds"]:
-                continue
-            parts.append(f"{task} {points(d['difference'])}")
-            reliable += [task] if d["reliable"] else []
-            fewest = d["seeds"] if fewest is None else min(fewest, d["seeds"])
-        if not parts:
-            continue
-        verdict = (f"reliable (95% interval clear of zero) on {', '.join(reliable)}"
-                   if reliable else "none reliable" if fewest >= MIN_SEEDS
-                   else f"on {_seeds(fewest)}, too few to call any reliable")
-        bullets.append(f"Against the {rung(previous).display} ({scale_label(scale)}, paired "
-                       f"by seed): {', '.join(parts)}; {verdict}.")
+    for scale, group in table.groupby("scale", observed=True, sort=False):
+        parts = [f"{r['task']} {points(r['difference'])} (learned {r['learned']} against "
+                 f"{r['against']}; {r['verdict']}, Holm p {r['holm p']:.3g}; the paired seeds "
+                 f"allow a sign-flip p of {r['min p']:.3g} at least)"
+                 for _, r in group.iterrows()]
+        bullets.append(f"Against the {rung(previous).display} ({scale_label(scale)}, "
+                       f"{decoding} decoding, exact tests over seeds): {'; '.join(parts)}.")
     return bullets
 
 
@@ -111,12 +107,13 @@ def _passes(runs: Mapping[str, list[Record]], model: str) -> list[str]:
 
 
 def takeaways(final: pd.DataFrame, runs: Mapping[str, list[Record]], model: str,
-              previous: str | None) -> Markdown:
-    """A ladder chapter's takeaways from its runs, as Markdown bullets."""
+              previous: str | None, decoding: str) -> Markdown:
+    """A ladder chapter's takeaways from its runs (`final` evaluated with `decoding`), as
+    Markdown bullets."""
     df = at_train_len(final[final["variant"] == "faithful"])
     bullets = _accuracy(df, model)
     if previous is not None:
-        bullets += _against(df, model, previous)
+        bullets += _against(df, model, previous, decoding)
     bullets += _longest(final, model) + _passes(runs, model)
     if not bullets:
         return Markdown(f"No run of the {rung(model).display} is stored yet, at any scale.")

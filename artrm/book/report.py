@@ -1,6 +1,7 @@
 """Tables from stored runs: final metrics and histories as frames, seed statistics (means with
-95% Student-t intervals, paired differences), the comparison with the paper, the ranking, the
-compute actually spent and the corrections study's tables.
+the range over seeds, seeds that learned, comparisons with exact tests and Holm's correction
+over a chapter's family), the comparison with the paper, the ranking, the compute actually
+spent and the corrections study's tables.
 
 Runs come as a list of records or as a mapping scale -> records ({"cpu": ..., "paper": ...});
 the frames then carry a `scale` column (categorical, in the mapping's order, empty scales
@@ -10,6 +11,7 @@ tables are percentages; differences are in points.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
 from typing import Any
@@ -18,8 +20,23 @@ import numpy as np
 import pandas as pd
 
 from artrm.book.paper import L10_CHAR_ACC, LAST_CHAR_BREAKTHROUGH, LENGTH, NOT_REPORTED, Cell, cells
-from artrm.book.statistics import LEARNED, MIN_SEEDS, bounds_of, mean_interval, reliable
+from artrm.book.statistics import (
+    LEARNED,
+    MODES,
+    TRAIN_LEN,
+    fisher,
+    holm,
+    learned_count,
+    mean_range,
+    min_p,
+    outcome,
+    proportion_interval,
+    sign_flip,
+    verdict,
+)
+from artrm.config import DECODINGS
 from artrm.data.tasks import task_names
+from artrm.errors import check_choice
 from artrm.experiments.study import BASELINES, CORE, FIXES_OF, variant_of
 from artrm.registry import model_names, rung
 from artrm.results.store import Record
@@ -101,21 +118,37 @@ def scales_of(df: pd.DataFrame) -> list[str]:
 
 # -- seed statistics --------------------------------------------------------------------------
 def seed_summary(df: pd.DataFrame, by: list[str], metric: str = "char_acc") -> pd.DataFrame:
-    """Mean over seeds with its 95% interval, per group."""
+    """Mean over seeds with the lowest and highest seed, per group."""
     rows = []
     for key, group in df.groupby(by, observed=True, sort=True):
-        mean, lo, hi = mean_interval(group[metric], bounds=bounds_of(metric))
+        mean, lo, hi = mean_range(group[metric])
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, key)), "mean": mean, "ci_low": lo, "ci_high": hi,
+        rows.append({**dict(zip(by, key)), "mean": mean, "min": lo, "max": hi,
                      "seeds": len(group)})
-    return pd.DataFrame(rows, columns=[*by, "mean", "ci_low", "ci_high", "seeds"])
+    return pd.DataFrame(rows, columns=[*by, "mean", "min", "max", "seeds"])
 
 
-def paired_difference(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any],
-                      metric: str = "char_acc") -> dict[str, Any]:
-    """Mean of a - b over seeds both have (the same seed means the same training and
-    evaluation problems), with its 95% interval; `reliable` when the interval excludes 0 and
-    rests on at least MIN_SEEDS seeds."""
+def learned_text(values: Iterable[float], task: str, length: int = TRAIN_LEN) -> str:
+    """"4/5 learned [28, 99] (1 chance)": seeds that learned, the exact 95% interval of the
+    chance that a seed learns (percent), and the modes of the others (`statistics.outcome`)."""
+    x = list(values)
+    k, n = learned_count(x)
+    lo, hi = proportion_interval(k, n)
+    modes = Counter(outcome(v, task, length) for v in x)
+    others = ", ".join(f"{modes[m]} {m}" for m in MODES if m != "learned" and modes[m])
+    return f"{k}/{n} learned [{100 * lo:.0f}, {100 * hi:.0f}]" + (f" ({others})" if others
+                                                                  else "")
+
+
+def compare(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any], decoding: str,
+            metric: str = "char_acc") -> dict[str, Any]:
+    """Cell a against cell b (rows matching each selection) under `decoding`: seeds that
+    learned in each (Fisher's exact test, every seed of each cell, unpaired) and the mean of
+    a - b over the seeds both have with the exact sign-flip test on those differences (paired:
+    the same seed means the same training data, evaluation problems and initialisation), both
+    two-sided, with the smallest sign-flip p the paired seeds allow."""
+    check_choice("decoding", decoding, DECODINGS)
+
     def pick(sel: dict[str, Any]) -> pd.Series:
         mask = np.ones(len(df), dtype=bool)
         for k, v in sel.items():
@@ -124,23 +157,52 @@ def paired_difference(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any],
 
     xa, xb = pick(a), pick(b)
     common = xa.index.intersection(xb.index)
-    mean, lo, hi = mean_interval((xa[common] - xb[common]).to_numpy(),
-                                  bounds=bounds_of(metric, difference=True))
-    return {"difference": mean, "ci_low": lo, "ci_high": hi, "seeds": len(common),
-            "reliable": reliable(lo, hi, len(common))}
+    d = (xa[common] - xb[common]).to_numpy()
+    (ka, na), (kb, nb) = learned_count(xa), learned_count(xb)
+    return {"decoding": decoding, "learned": f"{ka}/{na}", "against": f"{kb}/{nb}",
+            "fisher p": fisher(ka, na, kb, nb) if na and nb else np.nan,
+            "difference": float(d.mean()) if len(d) else np.nan, "seeds": len(common),
+            "sign-flip p": sign_flip(d), "min p": min_p(len(common))}
+
+
+TESTS = ["fisher p", "sign-flip p"]  # the tests of a comparison (`compare`)
+COMPARISON = ["decoding", "learned", "against", "fisher p", "difference", "seeds",
+              "sign-flip p", "min p", "holm p", "verdict"]
+
+
+def with_verdicts(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
+    """Comparisons (`compare`, with `keys` naming them) as one family: Holm's correction over
+    both tests of every comparison, a comparison's `holm p` the smaller corrected p of its two
+    tests, and its verdict (`statistics.verdict`, from the smaller uncorrected p)."""
+    df = pd.DataFrame(rows, columns=[*keys, *COMPARISON[:-2]])
+    corrected = np.reshape(holm(df[TESTS].to_numpy(dtype=float).ravel()), (len(df), 2))
+    raw = df[TESTS].to_numpy(dtype=float)
+    df["holm p"] = np.nanmin(corrected, axis=1, initial=np.inf) if len(df) else []
+    df["verdict"] = [verdict(c, r, n) for c, r, n in
+                     zip(df["holm p"], np.nanmin(raw, axis=1, initial=np.inf), df["seeds"])]
+    return df.round({"difference": 3})
+
+
+def comparison_text(row: pd.Series | dict[str, Any]) -> str:
+    """A comparison for prose: "+0.85 over 5 seeds (greedy; learned 5/5 against 0/5, Fisher p
+    0.008; sign-flip p 0.062, at least 0.062; Holm p 0.9): suggestive"."""
+    return (f"{row['difference']:+.2f} over {_seeds(row['seeds'])} ({row['decoding']}; learned "
+            f"{row['learned']} against {row['against']}, Fisher p {row['fisher p']:.3g}; "
+            f"sign-flip p {row['sign-flip p']:.3g}, at least {row['min p']:.3g}; Holm p "
+            f"{row['holm p']:.3g}): {row['verdict']}")
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed" if n == 1 else f"{n} seeds"
 
 
 def _percent(x: float) -> float:
     return round(100 * x, 1)
 
 
-def _interval(lo: float, hi: float, seeds: int) -> str:
-    """A 95% interval in percent, shown from MIN_SEEDS seeds on."""
-    return f"[{100 * lo:.1f}, {100 * hi:.1f}]" if seeds >= MIN_SEEDS else ""
-
-
-def _rounded(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=columns).round(3)
+def _range(lo: float, hi: float, seeds: int) -> str:
+    """The lowest and highest seed in percent, from two seeds on."""
+    return f"[{100 * lo:.1f}, {100 * hi:.1f}]" if seeds >= 2 else ""
 
 
 # -- one rung -----------------------------------------------------------------------------
@@ -189,7 +251,7 @@ def _measure(cell: Cell) -> str:
 def paper_cells(final: pd.DataFrame) -> pd.DataFrame:
     """Every number the paper reports against ours at each scale: the paper's value and its
     source, then per scale our mean over seeds, the seeds, the difference in points and (from
-    MIN_SEEDS seeds on) the 95% interval; "-" where a run is not stored."""
+    two seeds on) the range over seeds; "-" where a run is not stored."""
     rows = []
     for cell in cells():
         row: dict[str, Any] = {"rung": rung(cell.model).display, "task": cell.task,
@@ -197,15 +259,15 @@ def paper_cells(final: pd.DataFrame) -> pd.DataFrame:
                                "source": cell.value.source}
         for scale in scales_of(final):
             ours = _ours(final, cell.model, cell.task, scale, cell.metric, cell.length)
-            mean, lo, hi = mean_interval(ours, bounds=bounds_of(cell.metric))
+            mean, lo, hi = mean_range(ours)
             label = scale_label(scale)
             row[f"{label}: ours"] = _percent(mean) if len(ours) else "-"
             row[f"{label}: seeds"] = len(ours)
             row[f"{label}: difference"] = _percent(mean - cell.value.value) if len(ours) else "-"
-            row[f"{label}: 95% interval"] = _interval(lo, hi, len(ours))
+            row[f"{label}: range"] = _range(lo, hi, len(ours))
         rows.append(row)
     df = pd.DataFrame(rows).set_index(["rung", "task", "measure"])
-    empty = [c for c in df.columns if c.endswith("interval") and not df[c].astype(bool).any()]
+    empty = [c for c in df.columns if c.endswith("range") and not df[c].astype(bool).any()]
     return df.drop(columns=empty)
 
 
@@ -249,36 +311,37 @@ def ranking(final: pd.DataFrame, task: str = "addition") -> pd.DataFrame:
 
 def seed_table(final: pd.DataFrame) -> pd.DataFrame:
     """Character accuracy at the training length over every stored seed, per scale, task and
-    rung: the mean in percent, with its 95% interval from MIN_SEEDS seeds on."""
+    rung: the mean in percent with the range over seeds, and the seeds that learned the task
+    with the exact 95% interval of the chance that a seed does (`learned_text`)."""
     df = at_train_len(final[final["variant"] == "faithful"])
     rows = []
     for (scale, task, model), group in df.groupby(["scale", "task", "model"], observed=True):
-        mean, lo, hi = mean_interval(group["char_acc"])
+        mean, lo, hi = mean_range(group["char_acc"])
+        length = int(group["train_len"].iloc[0])
         rows.append({"scale": scale_label(scale), "task": task, "rung": rung(model).display,
-                     "mean": _percent(mean), "95% interval": _interval(lo, hi, len(group)),
+                     "mean": _percent(mean), "range": _range(lo, hi, len(group)),
+                     "learned": learned_text(group["char_acc"], task, length),
                      "seeds": len(group)})
-    columns = ["scale", "task", "rung", "mean", "95% interval", "seeds"]
+    columns = ["scale", "task", "rung", "mean", "range", "learned", "seeds"]
     return pd.DataFrame(rows, columns=columns).set_index(columns[:3])
 
 
-def rung_differences(final: pd.DataFrame) -> pd.DataFrame:
-    """Each rung against the previous one present (ladder order), paired by seed at the
-    training length, at each scale, in points; `reliable` when the 95% interval of the
-    difference excludes zero and rests on at least MIN_SEEDS seeds."""
+def rung_differences(final: pd.DataFrame, decoding: str) -> pd.DataFrame:
+    """Each rung against the previous one present (ladder order) at the training length, at
+    each scale, evaluated with `decoding` (`compare`); the table is one family for Holm's
+    correction (`with_verdicts`). The difference is in points."""
     df = at_train_len(final[final["variant"] == "faithful"])
     rows = []
     for (scale, task), group in df.groupby(["scale", "task"], observed=True):
         present = [m for m in model_names() if (group["model"] == m).any()]
         for prev, model in pairwise(present):
-            d = paired_difference(group, {"model": model}, {"model": prev})
             rows.append({"scale": scale_label(scale), "task": task,
                          "rung": rung(model).display, "minus": rung(prev).display,
-                         "difference (points)": _percent(d["difference"]),
-                         "95% interval": _interval(d["ci_low"], d["ci_high"], d["seeds"]),
-                         "seeds": d["seeds"], "reliable": "yes" if d["reliable"] else "no"})
-    columns = ["scale", "task", "rung", "minus", "difference (points)", "95% interval",
-               "seeds", "reliable"]
-    return pd.DataFrame(rows, columns=columns).set_index(columns[:4])
+                         **compare(group, {"model": model}, {"model": prev}, decoding)})
+    keys = ["scale", "task", "rung", "minus"]
+    table = with_verdicts(rows, keys)
+    table["difference"] = (100 * table["difference"]).round(1)
+    return table.rename(columns={"difference": "difference (points)"}).set_index(keys)
 
 
 def breakthroughs(history: pd.DataFrame, task: str = "addition", metric: str = "last_char_acc",
@@ -353,40 +416,58 @@ def sweep_frame(records: Iterable[Record], decoding: str = "greedy") -> pd.DataF
 
 
 # -- the corrections study ----------------------------------------------------------------
-def study_differences(df: pd.DataFrame) -> pd.DataFrame:
-    """Every corrected variant of the nested rungs against its faithful model, paired by
-    seed, at the training length of `df` (one row per task x model x variant)."""
-    rows = []
-    for (task, model), group in df.groupby(["task", "model"], observed=True):
-        if model not in FIXES_OF:
-            continue
-        base = group[group["variant"] == "faithful"]
-        for variant in [v for v in group["variant"].unique() if v != "faithful"]:
-            d = paired_difference(group, {"variant": variant}, {"variant": "faithful"})
-            rows.append({"task": task, "model": model, "variant": variant,
-                         "faithful": base["char_acc"].mean(),
-                         "corrected": group[group["variant"] == variant]["char_acc"].mean(),
-                         **d})
-    return _rounded(rows, ["task", "model", "variant", "faithful", "corrected", "difference",
-                           "ci_low", "ci_high", "seeds", "reliable"])
+STACKED = (("state_norm+deep_supervision", "deep_supervision"),
+           ("all", "all but state_norm"))  # state_norm on top of other corrections
+RANKING_TASK = "addition"  # the task of the paper's ranking of the flat rungs
+STUDY_KEYS = ["task", "model", "variant", "minus", "minus variant"]
 
 
-def study_gaps(df: pd.DataFrame) -> pd.DataFrame:
-    """The nested rungs (faithful and in every core variant) against the baselines, paired by
-    seed, per task."""
-    rows = []
-    for task, group in df.groupby("task", observed=True):
-        for model in FIXES_OF:
-            for variant in CORE:
-                if not ((group["model"] == model) & (group["variant"] == variant)).any():
-                    continue
-                for baseline in BASELINES:
-                    d = paired_difference(group, {"model": model, "variant": variant},
-                                          {"model": baseline, "variant": "faithful"})
-                    rows.append({"task": task, "model": f"{model} ({variant})",
-                                 "minus": baseline, **d})
-    return _rounded(rows, ["task", "model", "minus", "difference", "ci_low", "ci_high", "seeds",
-                           "reliable"])
+def study_family(df: pd.DataFrame) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """The corrections study's comparisons, (task, a, b) for the cells present: per task and
+    nested rung, every core variant against faithful and the two STACKED pairs; every nested
+    rung in every core variant against each baseline; and on RANKING_TASK, the Dual UT against
+    Dense. The screen (one or two seeds) is shown, not tested."""
+    def present(task: str, cell: dict[str, str]) -> bool:
+        return bool(((df["task"] == task) & (df["model"] == cell["model"])
+                     & (df["variant"] == cell["variant"])).any())
+
+    family = []
+    for task in task_names():
+        pairs = [({"model": m, "variant": v}, {"model": m, "variant": against})
+                 for m in FIXES_OF for v, against in
+                 [(v, "faithful") for v in CORE[1:]] + list(STACKED)]
+        pairs += [({"model": m, "variant": v}, {"model": base, "variant": "faithful"})
+                  for m in FIXES_OF for v in CORE for base in BASELINES]
+        if task == RANKING_TASK:
+            pairs.append(({"model": "ut_level1", "variant": "faithful"},
+                          {"model": "gpt", "variant": "faithful"}))
+        family += [(task, a, b) for a, b in pairs if present(task, a) and present(task, b)]
+    return family
+
+
+def study_comparisons(df: pd.DataFrame, decoding: str) -> pd.DataFrame:
+    """Every comparison of the study (`study_family`) on a frame of final metrics at the
+    training length evaluated with `decoding` (`compare`), as one family for Holm's
+    correction (`with_verdicts`)."""
+    rows = [{"task": task, "model": a["model"], "variant": a["variant"], "minus": b["model"],
+             "minus variant": b["variant"], **compare(df[df["task"] == task], a, b, decoding)}
+            for task, a, b in study_family(df)]
+    return with_verdicts(rows, STUDY_KEYS)
+
+
+def study_differences(df: pd.DataFrame, decoding: str) -> pd.DataFrame:
+    """The study's corrections of each nested rung against the same rung (faithful, or the
+    STACKED reference), with their tests (`study_comparisons`)."""
+    table = study_comparisons(df, decoding)
+    return table[table["model"] == table["minus"]].reset_index(drop=True)
+
+
+def study_gaps(df: pd.DataFrame, decoding: str) -> pd.DataFrame:
+    """The nested rungs (faithful and in every core variant) against the baselines, with their
+    tests (`study_comparisons`)."""
+    table = study_comparisons(df, decoding)
+    return table[table["model"].isin(FIXES_OF) & table["minus"].isin(BASELINES)
+                 ].reset_index(drop=True)
 
 
 def study_learned(df: pd.DataFrame, threshold: float = LEARNED) -> pd.DataFrame:

@@ -1,78 +1,181 @@
-"""Statistics over seeds: a mean with its 95% Student-t interval, and the rule that calls a
-difference between two cells reliable.
+"""Statistics over seeds, all exact and all from `scipy.stats`: a run's outcome mode, how many
+seeds learned a task with its Clopper-Pearson interval, Fisher's test on those counts, the
+sign-flip test on paired accuracies, Holm's correction over a chapter's family of tests, and
+the verdict word.
 
-A seed's outcome is one number (an accuracy), and there are few seeds (three to five), so the
-interval is the textbook one for a small sample, mean +- t(n-1) * sd / sqrt(n), clipped to the
-range the quantity can take, from MIN_SEEDS seeds on. Its width follows t(n-1): 4.30 at three
-seeds, 2.78 at five. A percentile bootstrap is much narrower at these sample sizes: with three
-seeds its interval of a difference excludes zero whenever the three differences share a sign,
-however small one of them is.
+There are three to five seeds per cell, and outcomes jump between modes (chance, the
+first-digit plateau, learned), so a mean with a Student-t interval says little and overstates
+what a few seeds show. Every test here is exact, and `min_p` gives the smallest p a test can
+reach with the seeds at hand: with three paired seeds no two-sided sign-flip test can go below
+0.25, however consistent the differences.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import cache
+from math import comb
 
 import numpy as np
+import torch
+from scipy import stats
+
+from artrm.data.tasks import get_task
 
 LEARNED = 0.9  # character accuracy from which a run counts as having learned the task
-MIN_SEEDS = 3  # the fewest seeds a difference may be called reliable on, or an interval shown
-ACCURACY = (0.0, 1.0)  # the range of an accuracy
-DIFFERENCE = (-1.0, 1.0)  # the range of a difference of two accuracies
-UNBOUNDED = (-math.inf, math.inf)
+PLATEAU_WIDTH = 0.1  # the plateau spans this much above the first-digit level (a digit in ten)
+TRAIN_LEN = 10  # the training length of the study's profiles (cpu and paper)
+LEVEL = 0.95  # the confidence level of every interval
+ALPHA = 0.05  # the significance level of every test
+ALTERNATIVES = ("two-sided", "less", "greater")
+MODES = ("chance", "plateau", "between", "learned")  # a run's outcome, in increasing accuracy
+_PROBLEMS = 100_000  # problems drawn to find each answer position's most frequent digit
 
 
-def bounds_of(metric: str, difference: bool = False) -> tuple[float, float]:
-    """The range a metric (or a difference of two) can take: accuracies (`*_acc`) are bounded,
-    anything else (block passes) is not."""
-    if not metric.endswith("_acc"):
-        return UNBOUNDED
-    return DIFFERENCE if difference else ACCURACY
+@cache
+def _position_chance(task: str, length: int) -> tuple[float, ...]:
+    """Per answer position, the accuracy of the best guess that ignores the prompt (the
+    position's most frequent token): 0.1 for a uniform digit, about 0.5 for addition's leading
+    carry digit. Estimated on `_PROBLEMS` problems from a fixed generator."""
+    t = get_task(task)
+    generator = torch.Generator().manual_seed(0)
+    digits = torch.randint(0, 10, (_PROBLEMS, t.operand_digits(length)), generator=generator)
+    _, answer = t.build(digits, length)
+    return tuple(float(torch.bincount(answer[:, i]).max()) / _PROBLEMS
+                 for i in range(answer.shape[1]))
 
 
-def student_t_cdf(t: float, dof: int) -> float:
-    """P(T <= t) for Student's t with an integer number of degrees of freedom (the closed form
-    in theta = atan(t / sqrt(dof)); Abramowitz and Stegun 26.7.3-4)."""
-    theta = math.atan(t / math.sqrt(dof))
-    c2, term, total = math.cos(theta) ** 2, 1.0, 1.0
-    if dof % 2:  # odd: 1/2 + (theta + sin cos (1 + 2/3 c2 + 2*4/(3*5) c2^2 + ...)) / pi
-        for k in range(1, (dof - 1) // 2):
-            term *= c2 * (2 * k) / (2 * k + 1)
-            total += term
-        tail = math.sin(theta) * math.cos(theta) * total if dof > 1 else 0.0
-        return 0.5 + (theta + tail) / math.pi
-    for k in range(1, dof // 2):  # even: 1/2 + sin (1 + 1/2 c2 + 1*3/(2*4) c2^2 + ...) / 2
-        term *= c2 * (2 * k - 1) / (2 * k)
-        total += term
-    return 0.5 + math.sin(theta) * total / 2
+def chance_level(task: str, length: int = TRAIN_LEN) -> float:
+    """Character accuracy of guessing every answer position without reading the prompt, to two
+    decimals: 0.10 on copy and reverse, 0.14 on addition at length 10."""
+    p = _position_chance(task, length)
+    return round(sum(p) / len(p), 2)
 
 
-def student_t_quantile(p: float, dof: int) -> float:
-    """The t with P(T <= t) = p, for 1/2 <= p < 1 (bisection on the closed-form CDF)."""
-    lo, hi = 0.0, 1.0
-    while student_t_cdf(hi, dof) < p:
-        lo, hi = hi, 2 * hi
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if student_t_cdf(mid, dof) < p else (lo, mid)
-    return (lo + hi) / 2
+def first_digit_level(task: str, length: int = TRAIN_LEN) -> float:
+    """Character accuracy of a run with the first answer digit right and the rest guessed, to
+    two decimals: 0.19 on copy and reverse, 0.18 on addition at length 10."""
+    p = _position_chance(task, length)
+    return round((1 + sum(p[1:])) / len(p), 2)
 
 
-def mean_interval(values: Iterable[float], level: float = 0.95,
-                  bounds: tuple[float, float] = ACCURACY) -> tuple[float, float, float]:
-    """Mean and its Student-t interval at `level`, clipped to `bounds`; the interval is NaN
-    from fewer than MIN_SEEDS values."""
+def outcome(acc: float, task: str, length: int = TRAIN_LEN) -> str:
+    """A run's mode from its character accuracy, with thresholds fixed before looking at runs:
+    "chance" below the first-digit level; "plateau" from it to PLATEAU_WIDTH above it (the
+    first answer digit right, little else); "learned" from LEARNED on; "between" for the rest,
+    runs that learned part of the answer (on copy 0.36 to 0.45, on addition 0.82), which would
+    be mislabelled by any of the three modes."""
+    first = first_digit_level(task, length)
+    if acc >= LEARNED:
+        return "learned"
+    if acc < first:
+        return "chance"
+    return "plateau" if acc < first + PLATEAU_WIDTH else "between"
+
+
+def mean_range(values: Iterable[float]) -> tuple[float, float, float]:
+    """Mean, lowest and highest value over seeds (NaN when there are none). The range is what
+    the seeds did, not a confidence interval: at three to five seeds with outcomes in modes no
+    interval for a mean is honest."""
     x = np.asarray(list(values), dtype=float)
     if len(x) == 0:
         return (float("nan"),) * 3
-    mean = float(x.mean())
-    if len(x) < MIN_SEEDS:
-        return mean, float("nan"), float("nan")
-    half = student_t_quantile((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-    return mean, float(max(bounds[0], mean - half)), float(min(bounds[1], mean + half))
+    return float(x.mean()), float(x.min()), float(x.max())
 
 
-def reliable(lo: float, hi: float, seeds: int) -> bool:
-    """A difference is reliable when its interval excludes zero on at least MIN_SEEDS seeds."""
-    return seeds >= MIN_SEEDS and (lo > 0 or hi < 0)
+def learned_count(values: Iterable[float]) -> tuple[int, int]:
+    """(k, n): how many of n seeds reached LEARNED."""
+    x = np.asarray(list(values), dtype=float)
+    return int((x >= LEARNED).sum()), len(x)
+
+
+def proportion_interval(k: int, n: int) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) 95% interval of the probability that a seed learns, from k of
+    n seeds; assumes seeds are independent draws of one training set-up. (NaN, NaN) for n = 0."""
+    if n == 0:
+        return float("nan"), float("nan")
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=LEVEL, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def fisher(k1: int, n1: int, k2: int, n2: int, alternative: str = "two-sided") -> float:
+    """Fisher's exact p that k1 of n1 and k2 of n2 seeds learning differ ("greater": the
+    first learns more often); assumes independent seeds, so it ignores any pairing."""
+    table = [[k1, n1 - k1], [k2, n2 - k2]]
+    return float(stats.fisher_exact(table, alternative=alternative).pvalue)
+
+
+def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis)
+
+
+def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+def sign_flip(differences: Sequence[float], alternative: str = "two-sided") -> float:
+    """Exact sign-flip p of per-seed differences a - b (all 2^n flips of the mean difference;
+    "greater": a above b). Paired: the two runs of a seed share data and initialisation, so
+    under the null each difference is as likely negated. NaN without differences."""
+    d = np.asarray(differences, dtype=float)
+    if len(d) == 0:
+        return float("nan")
+    if len(d) == 1:  # scipy needs two; the flips of one difference are +d and -d
+        flips = np.array([d[0], -d[0]])
+        greater, less = (flips >= d[0]).mean(), (flips <= d[0]).mean()
+        return float({"greater": greater, "less": less,
+                      "two-sided": min(1.0, 2 * min(greater, less))}[alternative])
+    result = stats.permutation_test((d,), _mean, permutation_type="samples", vectorized=True,
+                                    n_resamples=np.inf, alternative=alternative)
+    return float(result.pvalue)
+
+
+def permutation(a: Sequence[float], b: Sequence[float],
+                alternative: str = "two-sided") -> float:
+    """Exact permutation p of the difference in mean between unpaired accuracies a and b (all
+    splits of the pooled values); assumes the runs are exchangeable under the null."""
+    result = stats.permutation_test((np.asarray(a, float), np.asarray(b, float)),
+                                    _mean_difference, permutation_type="independent",
+                                    vectorized=True, n_resamples=np.inf,
+                                    alternative=alternative)
+    return float(result.pvalue)
+
+
+def min_p(n: int, paired: bool = True, other: int | None = None,
+          alternative: str = "two-sided") -> float:
+    """The smallest p the seeds allow: paired, the sign-flip test on n differences (2/2^n
+    two-sided: 0.25 at 3, 0.125 at 4, 0.0625 at 5); unpaired, Fisher's test on learned counts
+    of n and `other` (default n) seeds, at the most extreme table."""
+    if n == 0 or other == 0:
+        return 1.0
+    if paired:
+        return min(1.0, (1 if alternative != "two-sided" else 2) / 2**n)
+    m = n if other is None else other
+    if alternative == "two-sided":
+        return min(fisher(n, n, 0, m), fisher(0, n, m, m))
+    return 1 / comb(n + m, n)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of a family of p values (NaN stays NaN and does not count
+    towards the family): controls the chance of any false rejection at ALPHA, with no
+    assumption on how the tests depend on each other."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(len(p), np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out.tolist()
+
+
+def verdict(p_corrected: float, p_raw: float, n: int) -> str:
+    """"supported" when the Holm-corrected p is below ALPHA, "suggestive" when only the
+    uncorrected one is, else "not resolved by n seeds"."""
+    if p_corrected < ALPHA:
+        return "supported"
+    if p_raw < ALPHA:
+        return "suggestive"
+    return f"not resolved by {n} seed{'s' if n != 1 else ''}"
