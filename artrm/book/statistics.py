@@ -27,7 +27,6 @@ PLATEAU_WIDTH = 0.1  # the plateau spans this much above the first-digit level (
 TRAIN_LEN = 10  # the training length of the study's profiles (cpu and paper)
 LEVEL = 0.95  # the confidence level of every interval
 ALPHA = 0.05  # the significance level of every test
-ALTERNATIVES = ("two-sided", "less", "greater")
 MODES = ("chance", "plateau", "between", "learned")  # a run's outcome, in increasing accuracy
 _PROBLEMS = 100_000  # problems drawn to find each answer position's most frequent digit
 
@@ -62,9 +61,9 @@ def first_digit_level(task: str, length: int = TRAIN_LEN) -> float:
 def outcome(acc: float, task: str, length: int = TRAIN_LEN) -> str:
     """A run's mode from its character accuracy, with thresholds fixed before looking at runs:
     "chance" below the first-digit level; "plateau" from it to PLATEAU_WIDTH above it (the
-    first answer digit right, little else); "learned" from LEARNED on; "between" for the rest,
-    runs that learned part of the answer (on copy 0.36 to 0.45, on addition 0.82), which would
-    be mislabelled by any of the three modes."""
+    first answer digit right, little else); "learned" from LEARNED on; "between" for the rest:
+    the few runs that learned part of the answer, which any of the three modes would
+    mislabel."""
     first = first_digit_level(task, length)
     if acc >= LEARNED:
         return "learned"
