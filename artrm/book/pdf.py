@@ -51,7 +51,8 @@ PRINT_CSS = """<style>
   .artrm-title-page .artrm-title { font-size: 2.4em; font-weight: bold; margin-bottom: 1em; }
   .artrm-title-page p { font-size: 1.2em; }
   #jb-print-toc { break-after: page; }
-  #jb-print-toc li { display: flex; align-items: baseline; }
+  #jb-print-toc ul { list-style: none !important; padding-left: 1.5em; width: 100%; }
+  #jb-print-toc li { display: flex !important; align-items: baseline; width: 100%; }
   #jb-print-toc li > a { display: inline; flex: none; padding: 0; }
   .artrm-leader { flex: 1; border-bottom: 1px dotted #888; margin: 0 0.4em; }
   span[id^="document-"] { display: block; break-before: page; }
