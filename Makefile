@@ -34,8 +34,9 @@ book: setup
 html: setup
 	$(JB)
 
-## pdf: the whole book as one PDF (title page, page numbers): the single-page HTML of
-## book/chapters/ (executes nothing) printed by headless chromium; prints the PDF's path
+## pdf: the whole book as one PDF (title page, contents with page numbers, outline, page
+## numbers, links inside the PDF): the single-page HTML of book/chapters/ (executes nothing)
+## printed by headless chromium, copied next to the HTML book (which links to it); prints its path
 pdf: setup chromium
 	$(PY) -m artrm.book.pdf
 

@@ -1,6 +1,8 @@
 """The book as one PDF (`make pdf`, artrm/book/pdf.py), built from the committed notebooks: a
-plausible number of pages, the title on page 1, page numbers, every chapter and the
-bibliography, equations typeset (no TeX left in the text) and a figure page that is not blank.
+plausible number of pages, the title on page 1, page numbers, a contents page whose numbers
+are the chapters' pages, an outline of chapters and sections, links that stay inside the PDF,
+every chapter and the bibliography, equations typeset (no TeX left in the text) and a figure
+page that is not blank; the PDF is copied next to the HTML book, which links to it.
 
 It needs Debian's chromium and poppler-utils (`make chromium` installs both as root); without
 them it is skipped, except in CI (CI=true), where it fails.
@@ -18,9 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 from PIL import Image
+from pypdf import PdfReader
 
 from artrm.book.notebooks import SOURCE_DIR, notebook_names
-from artrm.book.pdf import BOOK, CHROMIUM, build_pdf
+from artrm.book.pdf import BOOK, CHROMIUM, PDF_NAME, build_pdf
 
 POPPLER = ("pdfinfo", "pdftotext", "pdftoppm", "pdfimages")
 INSTALL = "install them with `make chromium` as root (apt-get install chromium poppler-utils)"
@@ -62,6 +65,17 @@ def title(notebook: Path) -> str:
     """The notebook's title: its first markdown line, a level-1 heading."""
     first = json.loads(notebook.read_text(encoding="utf-8"))["cells"][0]["source"]
     return "".join(first).splitlines()[0].removeprefix("# ")
+
+
+@pytest.fixture(scope="module")
+def reader(pdf) -> PdfReader:
+    return PdfReader(pdf)
+
+
+def chapter_titles() -> list[str]:
+    """The chapters' titles in book order, "How to cite" and "References" last."""
+    return [*(title(SOURCE_DIR / f"{name}.ipynb") for name in notebook_names()),
+            "How to cite", "References"]
 
 
 def test_page_count_is_plausible_for_the_chapters(pdf, pages):
@@ -109,3 +123,39 @@ def test_a_page_with_a_figure_is_not_blank(pdf, pages, tmp_path):
     poppler("pdftoppm", "-r", "40", "-png", "-f", page, "-l", page, "-singlefile", str(pdf),
             str(tmp_path / "page"))
     assert inked(tmp_path / "page.png") > 0.03, f"page {page} (Fig. 1) is nearly blank"
+
+
+def test_links_stay_inside_the_pdf(reader):
+    annotations = [ref.get_object() for page in reader.pages for ref in page.get("/Annots", [])]
+    uris = [str(a["/A"]["/URI"]) for a in annotations if "/URI" in a.get("/A", {})]
+    local = [uri for uri in uris if not uri.startswith(("https://", "http://"))]
+    assert not local, f"{len(local)} links leave the PDF for a file: {local[:3]}"
+    internal = [a for a in annotations if "/Dest" in a]
+    assert len(internal) > 50, f"only {len(internal)} links inside the PDF (citations, equations)"
+
+
+def test_outline_lists_every_chapter_at_its_page_with_its_sections(reader, pages):
+    top = [entry for entry in reader.outline if not isinstance(entry, list)]
+    where = {words(entry.title): reader.get_destination_page_number(entry) + 1 for entry in top}
+    missing = [t for t in chapter_titles() if words(t) not in where]
+    assert not missing, f"chapters missing from the outline: {missing}; it has {list(where)}"
+    wrong = [t for t in chapter_titles() if words(t) not in words(pages[where[words(t)] - 1])]
+    assert not wrong, f"outline entries that point at another page: {wrong}"
+    assert sum(isinstance(entry, list) for entry in reader.outline) >= len(notebook_names()), \
+        "the chapters' sections are not in the outline"
+
+
+def test_contents_page_gives_each_chapter_its_page(pages):
+    contents = words(pages[1])
+    assert contents.startswith("Contents"), pages[1]
+    for chapter in chapter_titles():
+        found = re.search(re.escape(words(chapter)) + r" (\d+)\b", contents)
+        assert found, f"no page number for {chapter!r} on the contents page: {contents}"
+        assert words(chapter) in words(pages[int(found[1]) - 1]), \
+            f"{chapter!r} is not on page {found[1]}, as the contents say"
+
+
+def test_the_html_book_links_to_the_pdf_next_to_it(pdf, built_book):
+    intro = (built_book.html / "intro.html").read_text(encoding="utf-8")
+    assert f'href="{PDF_NAME}"' in intro, "the introduction does not link to the PDF"
+    assert (built_book.html / PDF_NAME).read_bytes() == pdf.read_bytes()

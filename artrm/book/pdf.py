@@ -1,21 +1,29 @@
 """The book as one PDF: Jupyter Book's single-page HTML of book/, printed by headless chromium.
 
 Nothing is executed or downloaded. The pages are the executed chapters in book/chapters/ (as
-for the HTML book); a copy of the single page gets a title page, a page break before each
-chapter and page numbers (a print stylesheet); chromium loads it from disk, runs its scripts
-in virtual time (the vendored MathJax typesets every equation before the budget is spent) and
-prints it. `python -m artrm.book.pdf` writes book/_build/pdf/artrm-book.pdf and prints its path.
+for the HTML book); a copy of the single page gets a title page, a contents page with page
+numbers, a page break before each chapter, page numbers and a print stylesheet (code cells
+folded away, headings kept with what follows them), and its links point inside the page.
+Chromium loads it from disk, runs its scripts in virtual time (the vendored MathJax typesets
+every equation before the budget is spent) and prints it with an outline of the headings. The
+contents' page numbers come from the printed PDF's named destinations (one per chapter): the
+page is printed again until they no longer change (twice, in practice).
+`python -m artrm.book.pdf` writes book/_build/pdf/artrm-book.pdf, copies it next to the HTML
+book's root page (which links to it) when that exists, and prints its path.
 """
 
 from __future__ import annotations
 
 import html
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import yaml
+from pypdf import PdfReader
 
 from artrm.paths import REPO
 
@@ -24,29 +32,42 @@ CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = ("install it with `apt-get install chromium` as root (`make chromium` does it; "
            ".ci/run does it in CI)")
 PDF_NAME = "artrm-book.pdf"
+MAX_PRINTS = 3  # the contents need two: placeholders, then the numbers found
 VIRTUAL_TIME_MS = 60_000  # page time for MathJax; virtual time skips idle waits, so it is not spent
 
 # Jupyter Book's print-only block at the top of the page (a heading and the contents): the
-# title page goes first in it. Page numbers are @page margin boxes (chromium 131 or later).
+# title page replaces its heading. Page numbers are @page margin boxes (chromium 131 or later).
 PRINT_BLOCK = '<div id="jb-print-docs-body" class="onlyprint">'
+PRINT_HEADING = re.compile(r"\s*<h1>[^<]*</h1>")
+CONTENTS_LINK = re.compile(r'(<a class="reference internal nav-link" href="#(document-[^"]+)">'
+                           r'.*?</a>)')
 PRINT_CSS = """<style>
-@page { size: A4; margin: 18mm 16mm 20mm;
+@page { size: A4; margin: 16mm 15mm 18mm;
         @bottom-center { content: counter(page) " / " counter(pages); font: 9pt sans-serif; } }
 @page :first { @bottom-center { content: none; } }
 @media print {
+  html { font-size: 12px; }
   .artrm-title-page { break-after: page; padding-top: 70mm; text-align: center; }
-  .artrm-title-page h1 { font-size: 2.4em !important; margin-bottom: 1em !important; }
+  .artrm-title-page .artrm-title { font-size: 2.4em; font-weight: bold; margin-bottom: 1em; }
   .artrm-title-page p { font-size: 1.2em; }
-  span[id^="document-"] + section { break-before: page; }
-  pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+  #jb-print-toc { break-after: page; }
+  #jb-print-toc ul { list-style: none !important; padding-left: 1.5em; width: 100%; }
+  #jb-print-toc li { display: flex !important; align-items: baseline; width: 100%; }
+  #jb-print-toc li > a { display: inline; flex: none; padding: 0; }
+  .artrm-leader { flex: 1; border-bottom: 1px dotted #888; margin: 0 0.4em; }
+  span[id^="document-"] { display: block; break-before: page; }
+  h1, h2, h3, h4, h5, h6, .caption { break-after: avoid; }
+  figure, img, tr, .admonition, #jb-print-toc li { break-inside: avoid; }
+  .cell_input, .artrm-html-only { display: none !important; }
+  img { max-height: 90mm; object-fit: contain; }
+  pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.85em; line-height: 1.3; }
   .cell_output, .output, .highlight, .table-wrapper { overflow: visible !important; }
   table { font-size: 0.8em; }
-  figure, img, .cell_input, .admonition { break-inside: avoid; }
 }
 </style>
 """
-
-
+CODE_NOTE = ("In this PDF the code cells are folded away; the HTML book and the notebooks "
+             "show them.")
 class PdfError(RuntimeError):
     """The PDF could not be built (the message says why)."""
 
@@ -68,27 +89,89 @@ def jupyter_book(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def title_page(config: dict[str, str]) -> str:
-    """The first page: the book's title, its authors and copyright year (book/_config.yml)."""
-    return (f'<section class="artrm-title-page"><h1>{html.escape(config["title"])}</h1>'
-            f'<p>{html.escape(config["author"])}</p><p>{html.escape(str(config["copyright"]))}'
-            "</p></section>")
+    """The first page: the book's title, its authors, copyright year (book/_config.yml) and
+    what the PDF leaves out. The title is no heading, so the outline starts at the contents."""
+    return (f'<section class="artrm-title-page"><p class="artrm-title">'
+            f'{html.escape(config["title"])}</p><p>{html.escape(config["author"])}</p>'
+            f'<p>{html.escape(str(config["copyright"]))}</p><p>{CODE_NOTE}</p></section>')
 
 
-def print_page(single_html: Path, config: dict[str, str]) -> Path:
-    """Write the page chromium prints, next to the single page (so its links resolve)."""
+def numbered_contents(page: str, numbers: dict[str, int]) -> str:
+    """`page` with each chapter of the contents followed by a dotted leader and its page
+    number (`numbers`, by the chapter's anchor; 0 while not known), and the contents' part
+    captions made plain text, so that the outline lists only the headings."""
+    def number(match: re.Match[str]) -> str:
+        return (f'{match[1]}<span class="artrm-leader"></span>'
+                f'<span class="artrm-page">{numbers.get(match[2], 0)}</span>')
+
+    head, sep, rest = page.partition('<div id="jb-print-toc">')
+    toc, end, tail = rest.partition("</nav>")
+    toc = CONTENTS_LINK.sub(number, toc).replace(' role="heading"', "")
+    return head + sep + toc + end + tail
+
+
+def in_document_links(page: str, name: str) -> str:
+    """`page` (the single page `name`) with its links to itself made `#anchor` links, which
+    stay inside the PDF instead of pointing at the HTML file."""
+    return page.replace(f'href="{name}#', 'href="#').replace(f'href="{name}"', 'href="#"')
+
+
+def intro_one_level_down(page: str) -> str:
+    """`page` with the root document's headings one level down (h1 to h2, h2 to h3), so that
+    in the outline the introduction sits beside the chapters, not above them."""
+    start = page.index("<h1", page.index(PRINT_BLOCK) + len(PRINT_BLOCK))
+    end = page.index('<span id="document-', start)
+    intro = page[start:end]
+    for level in (2, 1):
+        intro = intro.replace(f"<h{level}", f"<h{level + 1}").replace(f"</h{level}>",
+                                                                       f"</h{level + 1}>")
+    return page[:start] + intro + page[end:]
+
+
+def print_page(single_html: Path, config: dict[str, str], numbers: dict[str, int]) -> Path:
+    """Write the page chromium prints, next to the single page (so its assets resolve), with
+    the contents' page numbers `numbers` (by chapter anchor)."""
     page = single_html.read_text(encoding="utf-8")
-    if PRINT_BLOCK not in page or "</head>" not in page:
+    if PRINT_BLOCK not in page or "</head>" not in page or '<div id="jb-print-toc">' not in page:
         raise PdfError(f"{single_html} has no print block: has the book's theme changed?")
     page = page.replace("</head>", PRINT_CSS + "</head>", 1)
-    page = page.replace(PRINT_BLOCK, PRINT_BLOCK + title_page(config), 1)
+    head, block, rest = page.partition(PRINT_BLOCK)
+    page = head + block + title_page(config) + PRINT_HEADING.sub("", rest, count=1)
+    page = intro_one_level_down(in_document_links(numbered_contents(page, numbers),
+                                                  single_html.name))
     out = single_html.with_name("_print.html")
     out.write_text(page, encoding="utf-8")
     return out
 
 
+def chapter_pages(pdf: Path) -> dict[str, int]:
+    """The page (from 1) where each chapter starts in `pdf`, by its anchor (`document-...`):
+    chromium writes a named destination for every anchor a link points to."""
+    reader = PdfReader(pdf)
+    return {name.lstrip("/"): reader.get_destination_page_number(dest) + 1
+            for name, dest in reader.named_destinations.items()
+            if name.lstrip("/").startswith("document-")}
+
+
+def chromium_print(page: Path, pdf: Path) -> None:
+    """Print `page` to `pdf` with an outline of its headings."""
+    pdf.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="artrm-chromium-") as profile:
+        printed = subprocess.run(
+            chromium_command(Path(profile), "--no-pdf-header-footer",
+                             "--generate-pdf-document-outline",
+                             f"--virtual-time-budget={VIRTUAL_TIME_MS}",
+                             f"--print-to-pdf={pdf}", page.as_uri()),
+            capture_output=True, text=True, check=False, timeout=300)
+    if not pdf.is_file():
+        raise PdfError(f"chromium wrote no PDF (exit {printed.returncode}):\n"
+                       + printed.stderr[-3000:])
+
+
 def build_pdf(book: Path = BOOK) -> Path:
     """Build `book` as one HTML page (warnings as errors) and print it to
-    `book/_build/pdf/artrm-book.pdf`; return that path."""
+    `book/_build/pdf/artrm-book.pdf`, copied to `book/_build/html/` when the HTML book is
+    there; return the first path."""
     if not CHROMIUM.exists():
         raise PdfError(f"{CHROMIUM} is missing: {INSTALL}")
     proc = jupyter_book("build", str(book), "--builder", "singlehtml", "-W", "-n", "--keep-going")
@@ -97,19 +180,20 @@ def build_pdf(book: Path = BOOK) -> Path:
                        + (proc.stdout + proc.stderr)[-5000:])
     config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8"))
     root = yaml.safe_load((book / "_toc.yml").read_text(encoding="utf-8"))["root"]
-    page = print_page(book / "_build" / "singlehtml" / f"{root}.html", config)
+    single = book / "_build" / "singlehtml" / f"{root}.html"
     pdf = book / "_build" / "pdf" / PDF_NAME
     pdf.parent.mkdir(parents=True, exist_ok=True)
-    pdf.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="artrm-chromium-") as profile:
-        printed = subprocess.run(
-            chromium_command(Path(profile), "--no-pdf-header-footer",
-                             f"--virtual-time-budget={VIRTUAL_TIME_MS}",
-                             f"--print-to-pdf={pdf}", page.as_uri()),
-            capture_output=True, text=True, check=False, timeout=300)
-    if not pdf.is_file():
-        raise PdfError(f"chromium wrote no PDF (exit {printed.returncode}):\n"
-                       + printed.stderr[-3000:])
+    numbers: dict[str, int] = {}
+    for _ in range(MAX_PRINTS):
+        chromium_print(print_page(single, config, numbers), pdf)
+        printed, numbers = numbers, chapter_pages(pdf)
+        if printed == numbers:
+            break
+    else:
+        raise PdfError(f"the contents' page numbers did not settle in {MAX_PRINTS} prints")
+    site = book / "_build" / "html"
+    if site.is_dir():
+        shutil.copy2(pdf, site / PDF_NAME)
     return pdf
 
 

@@ -312,18 +312,20 @@ def training_curves(runs: Runs, key: str = "loss", models: Iterable[str] | None 
 
 
 def ladder_diagram() -> Figure:
-    """The rungs as a staircase, each labelled with the one change it makes."""
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    """The rungs as a staircase, each labelled with the one change it makes. The figure is as
+    wide as a printed page's text (7 in), so its labels print at their size (9 pt)."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    step, box = 0.4, 2.0  # per rung to the right; the width of a box
     for i, r in enumerate(RUNGS.values()):
-        x, y = i * 1.35, i * 0.55
-        ax.add_patch(plt.Rectangle((x, y), 1.3, 0.5, color=r.colour, alpha=0.9))
-        ax.text(x + 0.65, y + 0.25, r.short, ha="center", va="center", color="white",
-                fontsize=8.5, weight="bold")
-        ax.text(x + 1.36, y + 0.12, r.change, fontsize=7.5, va="bottom", ha="left")
-    ax.set_xlim(-0.1, 1.35 * len(RUNGS) + 4.5)
-    ax.set_ylim(-0.1, 0.55 * len(RUNGS) + 0.3)
+        x, y = i * step, i * 0.55
+        ax.add_patch(plt.Rectangle((x, y), box, 0.5, color=r.colour, alpha=0.9))
+        ax.text(x + box / 2, y + 0.25, r.short, ha="center", va="center", color="white",
+                fontsize=9, weight="bold")
+        ax.text(x + box + 0.08, y + 0.25, r.change, fontsize=9, va="center", ha="left")
+    ax.set_xlim(-0.05, step * (len(RUNGS) - 1) + box + 7.6)
+    ax.set_ylim(-0.1, 0.55 * len(RUNGS) + 0.05)
     ax.axis("off")
-    fig.tight_layout()
+    fig.tight_layout(pad=0.2)
     return fig
 
 
