@@ -29,10 +29,7 @@ from artrm import build_model  # noqa: E402
 from artrm.analysis.flops import train_step_flops  # noqa: E402
 from artrm.data.tasks import text_length  # noqa: E402
 from artrm.experiments.profiles import PAPER  # noqa: E402
-from artrm.registry import (
-    accepting,  # noqa: E402
-    model_names,  # noqa: E402
-)
+from artrm.models.ladder import accepting, model_names  # noqa: E402
 
 ACTIVATION_FLOATS = 18  # per token, per block pass, in units of C
 

@@ -15,8 +15,9 @@ import sys
 
 import torch
 
-from artrm.config import ArchConfig, DataConfig, EvalConfig, ExecConfig, OptimConfig, RunConfig
-from artrm.registry import model_names
+from artrm.config import ArchConfig, DataConfig, EvalConfig, ExecConfig, OptimConfig
+from artrm.models.ladder import model_names
+from artrm.run_config import RunConfig
 from artrm.training.train import Trainer
 
 STEPS = 4

@@ -9,15 +9,16 @@ import pytest
 import torch
 
 from artrm.cli import main
-from artrm.config import ArchConfig, ExecConfig, RunConfig
+from artrm.config import ArchConfig, ExecConfig
 from artrm.data.tasks import Task, lm_batch, make_problems, register_task, unregister_task
 from artrm.errors import ConfigError
 from artrm.experiments.profiles import SMOKE
 from artrm.models import build_model
 from artrm.models.compute import LoopPlan
 from artrm.models.gpt_level1 import IterativeTransformer
-from artrm.registry import model_names, register, rung, unregister
+from artrm.models.ladder import model_names, register, rung, unregister
 from artrm.results.store import ResultStore
+from artrm.run_config import RunConfig
 from artrm.training.train import train
 
 

@@ -17,7 +17,7 @@ from artrm.analysis.flops import (
     train_step_flops,
 )
 from artrm.experiments.profiles import PAPER, PAPER_TASKS
-from artrm.registry import model_names
+from artrm.models.ladder import model_names
 from artrm.training.generation import generate
 from tests.conftest import tiny_arch
 

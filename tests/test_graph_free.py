@@ -14,9 +14,8 @@ import pytest
 import torch
 
 from artrm.config import ArchConfig
-from artrm.models.compute import match_budget
 from artrm.models.trm import AutoregressiveTRM
-from tests.conftest import tiny_arch
+from tests.conftest import match_budget, tiny_arch
 
 
 class GraphEverywhere(AutoregressiveTRM):

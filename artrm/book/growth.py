@@ -15,8 +15,8 @@ from matplotlib.lines import Line2D
 from artrm.analysis.states import GOLDEN, growth_per_pass
 from artrm.book.plots import colour, finish, label, legend_entries, panels
 from artrm.book.statistics import LEARNED
+from artrm.models.ladder import model_names, rung
 from artrm.models.ut_level1 import DualUT
-from artrm.registry import model_names, rung
 
 Trace = dict[str, Any]
 VARIANT_STYLE = {"faithful": "-", "state_norm": "--"}

@@ -21,7 +21,7 @@ from artrm.book.paper import L10_CHAR_ACC, LAST_CHAR_BREAKTHROUGH, LENGTH, NOT_R
 from artrm.book.statistics import LEARNED, MIN_SEEDS, bounds_of, mean_interval, reliable
 from artrm.data.tasks import task_names
 from artrm.experiments.study import BASELINES, CORE, FIXES_OF, variant_of
-from artrm.registry import model_names, rung
+from artrm.models.ladder import model_names, rung
 from artrm.results.store import Record
 from artrm.training.reevaluate import stored_evaluation
 

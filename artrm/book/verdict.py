@@ -16,7 +16,7 @@ from artrm.book.report import NOT_RUN, paired_difference
 from artrm.book.statistics import LEARNED, MIN_SEEDS, mean_interval
 from artrm.data.tasks import task_names
 from artrm.experiments.study import BASELINES, FIXES_OF
-from artrm.registry import model_names
+from artrm.models.ladder import model_names
 
 NEAR_CHANCE = 0.2  # one digit in ten is chance; below this a mean is "near chance"
 NESTED = tuple(m for m in model_names() if m in FIXES_OF)  # ladder order

@@ -15,7 +15,7 @@ one new position against the cached keys and values of the positions before it.
 
 A rung overrides only what it changes: `make_blocks`, `initial_state`, `refine`, `answer`,
 or the whole `core` loop (the ACT and Q-halt rungs), and states its facts as class attributes
-(registered with `artrm.registry.register`). Where each hook of the last rung, `trm`, is
+(listed in `artrm.models.ladder.LADDER`). Where each hook of the last rung, `trm`, is
 defined:
 
     make_blocks    IterativeTransformer (one shared block)      gpt_level1.py
@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artrm.config import ArchConfig, check_switches
+from artrm.config import ArchConfig, changed_switches
 from artrm.data.tasks import IGNORE
 from artrm.errors import ConfigError, check_positive
 from artrm.models.block import Block, normal_init
@@ -88,7 +88,10 @@ class ARModel(nn.Module):
 
     def __init__(self, arch: ArchConfig, plan: LoopPlan) -> None:
         super().__init__()
-        check_switches(self.name, arch)
+        for switch in changed_switches(arch):
+            if switch not in self.switches:
+                raise ConfigError(f"{switch} does not apply to {self.name}; it accepts "
+                                  f"{', '.join(self.switches) or 'no switches'}")
         self.arch, self.plan = arch, plan
         C = arch.n_embd
         self.tok_emb = normal_init(nn.Embedding(arch.vocab_size, C))

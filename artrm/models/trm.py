@@ -12,10 +12,8 @@ from artrm.models.loop import ExitLoop
 from artrm.models.qhalt import QHalt
 from artrm.models.ut_level1 import Pair
 from artrm.models.ut_level2 import DualNestedUT
-from artrm.registry import register
 
 
-@register
 class AutoregressiveTRM(DualNestedUT):
     """Change from `ut_level2`: the ACT controller is replaced by a per-sequence Q-halt head
     on position 0 of y, and the logits read the last y only (no weighted mix, no ponder).

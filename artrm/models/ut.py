@@ -10,10 +10,8 @@ from artrm.models.base import CoreOutput, token_loss
 from artrm.models.block import normal_init
 from artrm.models.gpt_level2 import IterativeStepTransformer
 from artrm.models.loop import ExitLoop
-from artrm.registry import register
 
 
-@register
 class UniversalTransformer(IterativeStepTransformer):
     """Change from `gpt_level2`: Graves ACT per token over at most N steps.
 

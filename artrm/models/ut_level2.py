@@ -8,10 +8,8 @@ from artrm.config import ArchConfig
 from artrm.errors import ConfigError
 from artrm.models.compute import LoopPlan, nested_plan
 from artrm.models.ut_level1 import DualUT, Pair
-from artrm.registry import register
 
 
-@register
 class DualNestedUT(DualUT):
     """Change from `ut_level1`: each ACT step runs H cycles of L reasoning updates and one
     answer update; the state is detached at the start of every ACT step and only the last

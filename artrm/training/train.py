@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from artrm.config import ExecConfig, RunConfig
+from artrm.config import ExecConfig
 from artrm.data.tasks import TrainStream, lm_batch
 from artrm.errors import ConfigError
 from artrm.execution.runtime import (
@@ -53,6 +53,7 @@ from artrm.paths import checkpoints_dir
 from artrm.results.atomic import torch_save
 from artrm.results.provenance import environment
 from artrm.results.schema import SCHEMA, Record
+from artrm.run_config import RunConfig
 from artrm.training.evaluate import evaluate
 from artrm.training.generation import Decoder
 from artrm.training.graphs import GraphDecoder, TrainGraph
