@@ -7,10 +7,10 @@ from torch import nn
 
 from artrm.config import ArchConfig
 from artrm.errors import ConfigError
+from artrm.models.base import Pair
 from artrm.models.compute import LoopPlan
 from artrm.models.ut import UniversalTransformer
 
-Pair = tuple[torch.Tensor, torch.Tensor]
 RMS_EPS = 1e-5  # as TRM's rms_norm
 
 

@@ -6,8 +6,9 @@ import torch
 
 from artrm.config import ArchConfig
 from artrm.errors import ConfigError
+from artrm.models.base import Pair
 from artrm.models.compute import LoopPlan, nested_plan
-from artrm.models.ut_level1 import DualUT, Pair
+from artrm.models.ut_level1 import DualUT
 
 
 class DualNestedUT(DualUT):

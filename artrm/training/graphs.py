@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import torch
 
 from artrm.models.base import ARModel, ModelOutput
+from artrm.models.execution import Stat
 from artrm.models.kvcache import KVCache
-from artrm.models.loop import Stat
 from artrm.training.generation import Decoder
 
 WARMUP = 2  # eager steps before the capture

@@ -48,7 +48,7 @@ from artrm.execution.runtime import (
 )
 from artrm.execution.stats import Diverged, StepStats, check_weights  # noqa: F401 (Diverged)
 from artrm.models import ARModel, build_model
-from artrm.models.loop import Stat
+from artrm.models.execution import Stat
 from artrm.paths import checkpoints_dir
 from artrm.results.atomic import torch_save
 from artrm.results.provenance import environment
@@ -57,6 +57,7 @@ from artrm.run_config import RunConfig
 from artrm.training.evaluate import evaluate
 from artrm.training.generation import Decoder
 from artrm.training.graphs import GraphDecoder, TrainGraph
+from artrm.training.passes import pass_stats
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -221,7 +222,7 @@ class Trainer:
         out.loss.backward()
         self.optimizer.step()
         loss = out.loss.detach() if self.sync_free else out.loss.item()
-        return {"loss": loss, **self.model.pass_stats(out.stats), **out.stats}
+        return {"loss": loss, **pass_stats(self.model, out.stats), **out.stats}
 
     def _zero_grad(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)  # params without grad stay untouched
