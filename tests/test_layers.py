@@ -13,9 +13,8 @@ import pytest
 from artrm.paths import REPO
 
 # bottom to top; a module may import its own layer and any layer listed before it
-LAYERS = ["errors", "paths", "registry", "config", "data", "models", "run_config", "execution",
-          "results", "training", "analysis", "experiments", "running", "book", "cli",
-          "__main__"]
+LAYERS = ["errors", "paths", "registry", "config", "data", "models", "run_config", "results",
+          "training", "experiments", "running", "book", "cli", "__main__"]
 PACKAGE = REPO / "artrm"
 
 

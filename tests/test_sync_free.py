@@ -17,9 +17,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from artrm import build_model, model_names
 from artrm.config import ExecConfig, OptimConfig
-from artrm.execution.stats import StepStats
 from artrm.training.generation import Decoder
 from artrm.training.passes import forward_passes, pass_stats
+from artrm.training.stats import StepStats
 from artrm.training.train import Diverged, Trainer, read_checkpoint
 from tests.conftest import tiny_arch, tiny_run
 

@@ -1,5 +1,5 @@
 """Tables and figures of the two analyses from the authors' repository (see
-`artrm.experiments.analyses`): the H-L structure of the nested rungs at a fixed budget, and
+`artrm.experiments.sweeps`): the H-L structure of the nested rungs at a fixed budget, and
 accuracy against the block-pass budget for every weight-tied rung."""
 
 from __future__ import annotations

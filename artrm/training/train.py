@@ -36,17 +36,6 @@ from tqdm.auto import tqdm
 from artrm.config import ExecConfig
 from artrm.data.tasks import TrainStream, lm_batch
 from artrm.errors import ConfigError
-from artrm.execution.runtime import (
-    apply_threads,
-    check_exec,
-    is_sync_free,
-    numerics,
-    resolve_device,
-    rng_state,
-    set_rng_state,
-    uses_graphs,
-)
-from artrm.execution.stats import Diverged, StepStats, check_weights  # noqa: F401 (Diverged)
 from artrm.models import ARModel, build_model
 from artrm.models.execution import Stat
 from artrm.paths import checkpoints_dir
@@ -58,6 +47,17 @@ from artrm.training.evaluate import evaluate
 from artrm.training.generation import Decoder
 from artrm.training.graphs import GraphDecoder, TrainGraph
 from artrm.training.passes import pass_stats
+from artrm.training.runtime import (
+    apply_threads,
+    check_exec,
+    is_sync_free,
+    numerics,
+    resolve_device,
+    rng_state,
+    set_rng_state,
+    uses_graphs,
+)
+from artrm.training.stats import Diverged, StepStats, check_weights  # noqa: F401 (Diverged)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
