@@ -18,22 +18,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from artrm.config import SECTIONS, ExecConfig, RunConfig, field_types
+from artrm.config import SECTIONS, ExecConfig, field_types
 from artrm.data.tasks import get_task, task_names
 from artrm.errors import ConfigError, check_choice
-from artrm.execution.runtime import check_exec, resolve_device
 from artrm.experiments import EXPERIMENTS
 from artrm.experiments.profiles import PROFILES, Profile, get_profile
+from artrm.models.ladder import model_names, rung
 from artrm.paths import checkpoints_dir
-from artrm.registry import model_names, rung
 from artrm.results.archive import import_archives, pack
 from artrm.results.migrate import migrate_store
 from artrm.results.store import ResultStore
+from artrm.run_config import RunConfig
 from artrm.running.budget import report as budget_report
 from artrm.running.budget import run_budgeted
 from artrm.running.grid import BACKENDS, check_feasible, run_grid, run_or_load
 from artrm.running.resources import announcement, check_fits_memory
 from artrm.training.reevaluate import reevaluate, save_evaluations
+from artrm.training.runtime import check_exec, resolve_device
 from artrm.training.train import Interrupted
 
 
@@ -139,7 +140,7 @@ def make_parser() -> Parser:
     g.add_argument("--force", action="store_true", help="train every run again from step 0")
     g.add_argument("--experiment", default="ladder", help=", ".join(EXPERIMENTS) + ": the "
                    "ladder, the corrections study (artrm.experiments.study), or the H-L and "
-                   "budget analyses (artrm.experiments.analyses)")
+                   "budget analyses (artrm.experiments.sweeps)")
     g.add_argument("--study", action="store_const", const="study", dest="experiment",
                    help="the same as --experiment study")
     g.add_argument("--workers", type=int, default=1,

@@ -1,32 +1,24 @@
-"""Frozen, validated configs of a run, and the hash that decides whether a result is reused.
+"""The sections of a run's config, frozen and validated, and the execution config.
 
-Every default reproduces the authors' camera-ready protocol (book: "Reproducibility"). A
-`RunConfig` defines an experiment and is hashed; an `ExecConfig` says where and how fast it
-runs and is only recorded. Each field declares its type, its allowed values and its help
-text (`param`); one generic check validates every field when a config is made, whether it
-comes from Python, the command line (whose flags are generated from these fields), a
-notebook or a stored record. The hash covers the full config, every field included.
+Every default reproduces the authors' camera-ready protocol (book: "Reproducibility"). Each
+field declares its type, its allowed values and its help text (`param`); one generic check
+validates every field when a section is made, whether it comes from Python, the command
+line (whose flags are generated from these fields), a notebook or a stored record. The
+sections know nothing of rungs or tasks: the run-level checks (a rung's switches, the task's
+vocabulary, the loop plan) and the hash live one layer up, in `artrm.run_config`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import json
 import math
 import typing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from artrm.data.tasks import get_task, text_length
 from artrm.errors import ConfigError, check_choice
-from artrm.registry import accepting, rung
 
-if TYPE_CHECKING:
-    from artrm.models.compute import LoopPlan
-
-HASH_VERSION = 2  # bump (with a migration in artrm.results.migrate) when a config's meaning changes
 DECODINGS = ("sample", "greedy")
 PADDINGS = ("block", "trim")
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -57,7 +49,7 @@ class Section:
     def __post_init__(self) -> None:
         hints = field_types(type(self))
         for f in dataclasses.fields(self):
-            value = _checked(f.name, getattr(self, f.name), hints[f.name], f.metadata)
+            value = checked(f.name, getattr(self, f.name), hints[f.name], f.metadata)
             object.__setattr__(self, f.name, value)
         self.check()
 
@@ -71,7 +63,7 @@ def field_types(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _checked(name: str, value: Any, kind: Any, meta: typing.Mapping[str, Any]) -> Any:
+def checked(name: str, value: Any, kind: Any, meta: typing.Mapping[str, Any]) -> Any:
     """`value` converted to `kind`, or a ConfigError naming `name` and what is allowed."""
     args = typing.get_args(kind)
     if type(None) in args:  # Optional[X]
@@ -83,7 +75,7 @@ def _checked(name: str, value: Any, kind: Any, meta: typing.Mapping[str, Any]) -
     if origin is tuple:  # tuple[int, ...]: a set of lengths, kept sorted and unique
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
             raise ConfigError(f"{name} must be a non-empty list of integers; got {value!r}")
-        return tuple(sorted({_checked(name, v, args[0], meta) for v in value}))
+        return tuple(sorted({checked(name, v, args[0], meta) for v in value}))
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false; got {value!r}")
@@ -178,14 +170,10 @@ class ArchConfig(Section):
                               f"{self.n_embd // self.n_head}")
 
 
-def check_switches(model: str, arch: ArchConfig) -> None:
-    """A rung-specific field may differ from its default only on rungs that accept it."""
-    accepted = rung(model).switches
-    for f in dataclasses.fields(ArchConfig):
-        if (f.metadata["rung_specific"] and f.name not in accepted
-                and getattr(arch, f.name) != f.default):
-            raise ConfigError(f"{f.name} applies to {', '.join(accepting(f.name))} only; "
-                              f"model is {model}")
+def changed_switches(arch: ArchConfig) -> tuple[str, ...]:
+    """The rung-specific fields of `arch` that differ from their defaults."""
+    return tuple(f.name for f in dataclasses.fields(ArchConfig)
+                 if f.metadata["rung_specific"] and getattr(arch, f.name) != f.default)
 
 
 @dataclass(frozen=True)
@@ -229,117 +217,6 @@ class EvalConfig(Section):
 
 SECTIONS: dict[str, type[Section]] = {"arch": ArchConfig, "data": DataConfig,
                                       "optim": OptimConfig, "eval": EvalConfig}
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that defines one training run and its evaluation."""
-
-    model: str
-    task: str
-    seed: int = param(1337, "seed of the data, the initialisation and the evaluation",
-                      low=SEED_RANGE[0], high=SEED_RANGE[1])
-    arch: ArchConfig = field(default_factory=ArchConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    precision: str = param("fp32", "fp32, or tf32 / bf16 on CUDA (they change the numerics)",
-                           choices=PRECISIONS)
-
-    def __post_init__(self) -> None:
-        for name in ("model", "task"):
-            if not isinstance(getattr(self, name), str):
-                raise ConfigError(f"{name} must be a string; got {getattr(self, name)!r}")
-        rung(self.model)
-        task = get_task(self.task)
-        object.__setattr__(self, "seed", _checked("seed", self.seed, int, _meta(RunConfig, "seed")))
-        _checked("precision", self.precision, str, _meta(RunConfig, "precision"))
-        for name, cls in SECTIONS.items():
-            if not isinstance(getattr(self, name), cls):
-                raise ConfigError(f"{name} must be a {cls.__name__}; got {getattr(self, name)!r}")
-        if self.arch.vocab_size != task.vocab_size:
-            raise ConfigError(f"vocab_size must be {task.vocab_size} for task {self.task} (its "
-                              f"vocabulary); got {self.arch.vocab_size}")
-        check_switches(self.model, self.arch)
-        _ = self.plan  # computed once; raises if the budget cannot be met
-        check_fits(self.task, (self.data.train_len,) + self.eval.lengths
-                   + (self.eval.curve_lengths or ()), self.arch.block_size)
-
-    @functools.cached_property
-    def plan(self) -> LoopPlan:
-        """The rung's loop plan for this budget (its budget rule), computed once."""
-        return rung(self.model).loop_plan(self.arch)
-
-    def replace(self, **changes: Any) -> RunConfig:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types (tuples become lists), as the record stores it."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
-
-    @classmethod
-    def from_dict(cls, d: Any) -> RunConfig:
-        """The config of a stored dict; unknown or malformed keys are a ConfigError."""
-        if not isinstance(d, dict):
-            raise ConfigError(f"config must be an object; got {type(d).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        kwargs: dict[str, Any] = {}
-        for key, value in d.items():
-            if key not in known:
-                raise ConfigError(f"config has an unknown field {key!r}")
-            if key in SECTIONS:
-                kwargs[key] = section_from_dict(key, value)
-            else:
-                kwargs[key] = value
-        for key in ("model", "task"):
-            if key not in kwargs:
-                raise ConfigError(f"config has no {key}")
-        return cls(**kwargs)
-
-    @property
-    def hash(self) -> str:
-        """The run's identity: every field of the config."""
-        return _digest({"version": HASH_VERSION, "config": self.to_dict()})
-
-    @property
-    def train_hash(self) -> str:
-        """The trained weights' identity: every field but the evaluation's (which draws from
-        its own generators, so it never changes what training does). Keys the checkpoint."""
-        d = self.to_dict()
-        d.pop("eval")
-        return _digest({"version": HASH_VERSION, "train": d})
-
-    def same_training(self, other: RunConfig) -> bool:
-        return self.train_hash == other.train_hash
-
-
-def section_from_dict(name: str, value: Any) -> Section:
-    cls = SECTIONS[name]
-    if not isinstance(value, dict):
-        raise ConfigError(f"config.{name} must be an object; got {value!r}")
-    known = {f.name for f in dataclasses.fields(cls)}
-    for key in value:
-        if key not in known:
-            raise ConfigError(f"config.{name} has an unknown field {key!r}")
-    return cls(**value)
-
-
-def _meta(cls: type, name: str) -> typing.Mapping[str, Any]:
-    return next(f.metadata for f in dataclasses.fields(cls) if f.name == name)
-
-
-def _digest(payload: dict[str, Any]) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def check_fits(task: str, lengths: tuple[int, ...], block_size: int) -> None:
-    """Every problem of `task` at `lengths` must fit in the context window."""
-    for length in lengths:
-        need = text_length(task, length)
-        if need > block_size:
-            raise ConfigError(f"length {length} is too long for {task} with block_size "
-                              f"{block_size}: it needs {need} positions")
 
 
 @dataclass(frozen=True)

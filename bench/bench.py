@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from artrm.config import PRECISIONS  # noqa: E402
 from artrm.data.tasks import task_names  # noqa: E402
 from artrm.errors import ConfigError, check_choice  # noqa: E402
-from artrm.execution.runtime import resolve_device  # noqa: E402
-from artrm.registry import model_names  # noqa: E402
+from artrm.models.ladder import model_names  # noqa: E402
+from artrm.training.runtime import resolve_device  # noqa: E402
 from bench import plan, report  # noqa: E402
 from bench.figures import scaling_figure  # noqa: E402
 from bench.machine import machine_info, machine_slug  # noqa: E402

@@ -2,7 +2,7 @@
 
     python bench/floor.py [--task addition] [--rates cpu=180e9:15e9 ...]
 
-FLOPs come from `artrm.analysis.flops` with the passes of a real step (every ACT step run; the
+FLOPs come from `artrm.running.cost` with the passes of a real step (every ACT step run; the
 backward passes are those each rung's gradient reaches). Bytes count, per step: the
 optimiser (AdamW reads parameter, gradient, m and v and writes parameter, m and v: 28 bytes
 a parameter), the block weights (read once per forward pass, three accesses per backward
@@ -26,13 +26,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from artrm import build_model  # noqa: E402
-from artrm.analysis.flops import train_step_flops  # noqa: E402
 from artrm.data.tasks import text_length  # noqa: E402
 from artrm.experiments.profiles import PAPER  # noqa: E402
-from artrm.registry import (
-    accepting,  # noqa: E402
-    model_names,  # noqa: E402
-)
+from artrm.models.ladder import accepting, model_names  # noqa: E402
+from artrm.running.cost import train_step_flops  # noqa: E402
 
 ACTIVATION_FLOATS = 18  # per token, per block pass, in units of C
 

@@ -29,12 +29,13 @@ from typing import Any
 
 import torch
 
-from artrm.config import ExecConfig, RunConfig
-from artrm.execution.runtime import resolve_device
+from artrm.config import ExecConfig
 from artrm.experiments.profiles import PROFILES, get_profile
-from artrm.registry import model_names
+from artrm.models.ladder import model_names
 from artrm.results.store import ResultStore
+from artrm.run_config import RunConfig
 from artrm.running.budget import Summary, run_budgeted
+from artrm.training.runtime import resolve_device
 from bench.machine import machine_info
 from bench.preflight import Preflight, run_preflight
 from bench.stepbench import best_workers, layouts, release, step_table

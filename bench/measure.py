@@ -25,11 +25,12 @@ from typing import Any
 
 import torch
 
-from artrm.analysis.flops import train_step_flops
-from artrm.config import ExecConfig, RunConfig
+from artrm.config import ExecConfig
 from artrm.data.tasks import Problems, eval_problems, text_length
-from artrm.execution.runtime import numerics
+from artrm.run_config import RunConfig
+from artrm.running.cost import train_step_flops
 from artrm.training.evaluate import evaluate, teacher_forced_argmax
+from artrm.training.runtime import numerics
 from artrm.training.train import Trainer
 from bench.peak import peak_rates, sync
 

@@ -6,9 +6,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from artrm.config import DataConfig, ExecConfig, RunConfig
+from artrm.config import DataConfig, ExecConfig
 from artrm.experiments.profiles import CPU, PAPER, SMOKE, Profile
-from artrm.registry import accepting
+from artrm.models.ladder import accepting
+from artrm.run_config import RunConfig
 
 # the official code at the paper configuration (block padding) on the project's 2-core CPU,
 # seconds per step (official-code-spec section 8)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from artrm.analysis.flops import run_flops
 from artrm.experiments.profiles import PAPER
+from artrm.running.cost import run_flops
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -34,13 +34,14 @@ from typing import Any
 import torch
 
 from artrm import build_model
-from artrm.config import ExecConfig, RunConfig
+from artrm.config import ExecConfig
 from artrm.data.tasks import eval_problems
-from artrm.execution.runtime import numerics
-from artrm.execution.stats import Diverged
 from artrm.models.base import ARModel
+from artrm.run_config import RunConfig
 from artrm.training.generation import Decoder, generate
 from artrm.training.graphs import GraphDecoder
+from artrm.training.runtime import numerics
+from artrm.training.stats import Diverged
 from artrm.training.train import Trainer
 
 # largest |logit difference| / largest |logit| against the CPU in fp32; measured on a CPU in

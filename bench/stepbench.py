@@ -18,7 +18,8 @@ from typing import Any
 
 import torch
 
-from artrm.config import ExecConfig, RunConfig
+from artrm.config import ExecConfig
+from artrm.run_config import RunConfig
 from artrm.training.train import Trainer
 from bench.peak import sync
 from bench.runner import MeasureError, run_together

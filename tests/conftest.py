@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from artrm.config import ArchConfig, DataConfig, EvalConfig, OptimConfig, RunConfig
+from artrm.config import ArchConfig, DataConfig, EvalConfig, OptimConfig
+from artrm.models.compute import LoopPlan
+from artrm.models.ladder import rung
+from artrm.run_config import RunConfig
 
 torch.set_num_threads(2)
 
@@ -13,6 +16,12 @@ torch.set_num_threads(2)
 def tiny_arch(**changes) -> ArchConfig:
     base = dict(n_embd=32, n_head=2, block_size=40, dropout=0.1, budget=12)
     return ArchConfig(**{**base, **changes})
+
+
+def match_budget(model: str, budget: int, n_outer: int = 2, n_inner: int = 2) -> LoopPlan:
+    """The loop plan of rung `model` for a budget of `budget` block passes (its budget rule,
+    with H and L starting from `n_outer` and `n_inner`)."""
+    return rung(model).loop_plan(ArchConfig(budget=budget, n_outer=n_outer, n_inner=n_inner))
 
 
 def tiny_run(model: str = "gpt_level1", task: str = "copy", steps: int = 12,

@@ -3,8 +3,9 @@
     python tests/numerics_probe.py OUT.pt '{"sync_free": true}'
 
 Run by tests/test_same_numerics.py with PYTHONPATH pointing at this checkout or at an earlier
-commit's `artrm` (its API for this is unchanged: RunConfig, ExecConfig, Trainer), so that the
-two versions can be compared bit for bit on the same machine. Dropout 0.1 and the TRM's
+commit's `artrm` (its API for this is unchanged: RunConfig, ExecConfig, Trainer, model_names;
+only where RunConfig and the rung list live moved, from `artrm.config` and `artrm.registry`),
+so that the two versions can be compared bit for bit on the same machine. Dropout 0.1 and the TRM's
 exploration draws are on; one thread.
 """
 
@@ -15,8 +16,8 @@ import sys
 
 import torch
 
-from artrm.config import ArchConfig, DataConfig, EvalConfig, ExecConfig, OptimConfig, RunConfig
-from artrm.registry import model_names
+from artrm import RunConfig, model_names
+from artrm.config import ArchConfig, DataConfig, EvalConfig, ExecConfig, OptimConfig
 from artrm.training.train import Trainer
 
 STEPS = 4

@@ -21,7 +21,7 @@ from artrm.book.paper import NOT_REPORTED, PARAMS, reported
 from artrm.book.template import chapter_notebook, intro_ladder, notebook_names, toc
 from artrm.data.tasks import unregister_task
 from artrm.experiments.profiles import SMOKE
-from artrm.registry import unregister
+from artrm.models.ladder import unregister
 
 matplotlib.use("Agg")
 
@@ -30,7 +30,7 @@ TOY = '''
 
 from artrm.data.tasks import Copy, register_task
 from artrm.models.gpt_level1 import IterativeTransformer
-from artrm.registry import register
+from artrm.models.ladder import register
 
 
 @register

@@ -8,8 +8,8 @@ import torch
 from artrm import build_model, model_names
 from artrm.config import ArchConfig
 from artrm.errors import ConfigError
-from artrm.models.compute import LoopPlan, match_budget
-from tests.conftest import tiny_arch
+from artrm.models.compute import LoopPlan
+from tests.conftest import match_budget, tiny_arch
 
 PAPER_PARAMS = {"gpt": 42_640_142, "gpt_level1": 1_853_966, "gpt_level2": 1_863_182,
                 "ut": 1_863_567, "ut_level1": 1_859_727, "ut_level2": 1_856_655,

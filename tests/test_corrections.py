@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from artrm import build_model
-from artrm.config import ExecConfig, OptimConfig, RunConfig
+from artrm.config import ExecConfig, OptimConfig
 from artrm.errors import ConfigError
+from artrm.run_config import RunConfig
 from artrm.training.train import Trainer
 from tests.conftest import tiny_arch, tiny_run
 

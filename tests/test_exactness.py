@@ -23,6 +23,7 @@ import torch
 from artrm import build_model
 from artrm.data.tasks import PAD, eval_problems, lm_batch
 from artrm.models.base import ARModel
+from artrm.training.passes import pass_stats
 from tests.conftest import tiny_arch
 
 ACT_RUNGS = ("ut", "ut_level1", "ut_level2")
@@ -57,7 +58,7 @@ def run(model: ARModel, idx: torch.Tensor, targets: torch.Tensor, seed: int = 3)
     out = model(idx, targets)
     out.loss.backward()
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
-    passes = {k: float(v) for k, v in model.pass_stats(out.stats).items()}
+    passes = {k: float(v) for k, v in pass_stats(model, out.stats).items()}
     return out.logits.detach(), out.loss.detach(), grads, passes
 
 

@@ -9,15 +9,16 @@ import pytest
 import torch
 
 from artrm.cli import main
-from artrm.config import ArchConfig, ExecConfig, RunConfig
+from artrm.config import ArchConfig, ExecConfig
 from artrm.data.tasks import Task, lm_batch, make_problems, register_task, unregister_task
 from artrm.errors import ConfigError
 from artrm.experiments.profiles import SMOKE
 from artrm.models import build_model
 from artrm.models.compute import LoopPlan
 from artrm.models.gpt_level1 import IterativeTransformer
-from artrm.registry import model_names, register, rung, unregister
+from artrm.models.ladder import LADDER, model_names, register, rung, unregister
 from artrm.results.store import ResultStore
+from artrm.run_config import RunConfig
 from artrm.training.train import train
 
 
@@ -130,3 +131,12 @@ def get_star(cfg: RunConfig) -> int:
     from artrm.data.tasks import get_task
 
     return get_task(cfg.task).vocab.index("*")
+
+
+def test_the_ladder_is_the_registry_in_order_each_rung_extending_the_previous():
+    assert model_names() == tuple(cls.name for cls in LADDER) == (
+        "gpt", "gpt_level1", "gpt_level2", "ut", "ut_level1", "ut_level2", "trm")
+    for previous, cls in zip(LADDER, LADDER[1:]):
+        assert cls.__mro__[1] is previous  # one change away: a direct subclass
+    with pytest.raises(ValueError, match="trm is a rung of the ladder"):
+        unregister("trm")

@@ -8,7 +8,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from artrm import build_model
-from artrm.analysis.flops import (
+from artrm.experiments.profiles import PAPER, PAPER_TASKS
+from artrm.models.ladder import model_names
+from artrm.running.cost import (
     block_attention_flops,
     eval_rounds,
     generation_flops,
@@ -16,8 +18,6 @@ from artrm.analysis.flops import (
     step_passes,
     train_step_flops,
 )
-from artrm.experiments.profiles import PAPER, PAPER_TASKS
-from artrm.registry import model_names
 from artrm.training.generation import generate
 from tests.conftest import tiny_arch
 

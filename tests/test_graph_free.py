@@ -14,24 +14,21 @@ import pytest
 import torch
 
 from artrm.config import ArchConfig
-from artrm.models.compute import match_budget
+from artrm.models.execution import Execution
+from artrm.models.loop import graph_free_before_last
 from artrm.models.trm import AutoregressiveTRM
-from tests.conftest import tiny_arch
-
-
-class GraphEverywhere(AutoregressiveTRM):
-    """The reference: every step records its graph, as before the change."""
-
-    def graph_free_before_last(self) -> bool:
-        return False
+from tests.conftest import match_budget, tiny_arch
 
 
 def pair(arch: ArchConfig, seed: int = 0) -> tuple[AutoregressiveTRM, AutoregressiveTRM]:
+    """The model, and the reference: the same model made to record every step's graph."""
     plan = match_budget("trm", arch.budget, arch.n_outer, arch.n_inner)
     models = []
-    for cls in (AutoregressiveTRM, GraphEverywhere):
+    for graph_free in (True, False):
         torch.manual_seed(seed)
-        models.append(cls(arch, plan))
+        model = AutoregressiveTRM(arch, plan)
+        model.execution = Execution(graph_free=graph_free)
+        models.append(model)
     return models[0], models[1]
 
 
@@ -67,7 +64,7 @@ def train_both(fast: AutoregressiveTRM, ref: AutoregressiveTRM, steps: int = 3) 
 def test_trm_without_early_graphs_is_bit_identical(switches):
     arch = tiny_arch(n_embd=16, budget=24, dropout=0.1, **switches)
     fast, ref = pair(arch)
-    assert fast.graph_free_before_last()
+    assert graph_free_before_last(fast)
     train_both(fast, ref)
     for a, b in zip(fast.parameters(), ref.parameters()):
         assert torch.equal(a, b)
@@ -88,7 +85,7 @@ def test_a_head_that_can_fire_keeps_every_graph():
     fast, _ = pair(tiny_arch(n_embd=16, budget=24))
     with torch.no_grad():
         fast.halt.bias.fill_(5.0)  # q = 5 > 0: a step before the last may end the loop
-    assert not fast.graph_free_before_last()
+    assert not graph_free_before_last(fast)
     idx = torch.randint(0, 14, (2, 12))
     fast(idx, idx)
     assert fast.passes.forward_grad == 3 * int(fast.passes.forward // 6)
@@ -97,7 +94,7 @@ def test_a_head_that_can_fire_keeps_every_graph():
 @pytest.mark.parametrize("switches", [{"halt_loss": 0.5}, {"deep_supervision": True}])
 def test_corrections_that_read_every_step_keep_every_graph(switches):
     fast, _ = pair(tiny_arch(n_embd=16, budget=24, **switches))
-    assert not fast.graph_free_before_last()
+    assert not graph_free_before_last(fast)
 
 
 def test_evaluation_is_unchanged():

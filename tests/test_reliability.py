@@ -17,11 +17,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artrm.config import EvalConfig, ExecConfig, OptimConfig, RunConfig
+from artrm.config import EvalConfig, ExecConfig, OptimConfig
 from artrm.errors import ConfigError
 from artrm.experiments.profiles import SMOKE
 from artrm.results.migrate import migrate_store, v1_hash
 from artrm.results.store import ResultStore
+from artrm.run_config import RunConfig
 from artrm.running.grid import run_or_load
 from artrm.training import train as train_module
 from artrm.training.reevaluate import reevaluate

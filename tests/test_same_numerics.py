@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from artrm.config import ExecConfig, RunConfig
-from artrm.registry import model_names
+from artrm.config import ExecConfig
+from artrm.models.ladder import model_names
+from artrm.run_config import RunConfig
 from artrm.training.train import Trainer
 
 REPO = Path(__file__).resolve().parents[1]

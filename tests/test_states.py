@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
-from artrm.analysis.states import GOLDEN, growth_per_pass, stored_trace, streams, trace
 from artrm.config import ExecConfig
+from artrm.experiments.states import GOLDEN, growth_per_pass, stored_trace, streams, trace
 from artrm.models import build_model
 from artrm.results.store import ResultStore
 from artrm.training.train import train

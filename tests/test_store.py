@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-from artrm.config import ArchConfig, ExecConfig, RunConfig
+from artrm.config import ArchConfig, ExecConfig
 from artrm.results.atomic import write_bytes
 from artrm.results.store import ResultStore
+from artrm.run_config import RunConfig
 from artrm.running.grid import run_or_load
 from tests.conftest import tiny_run
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from artrm.book import verdict
 from artrm.data.tasks import task_names
-from artrm.registry import model_names
+from artrm.models.ladder import model_names
 
 
 def frame(rows: list[tuple[str, str, str, int, float]]) -> pd.DataFrame:

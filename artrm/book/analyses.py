@@ -1,5 +1,5 @@
 """Tables and figures of the two analyses from the authors' repository (see
-`artrm.experiments.analyses`): the H-L structure of the nested rungs at a fixed budget, and
+`artrm.experiments.sweeps`): the H-L structure of the nested rungs at a fixed budget, and
 accuracy against the block-pass budget for every weight-tied rung."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 from artrm.book.paper import HL_STRUCTURE
 from artrm.book.plots import PAPER_MARK, colour, finish, label, panels, present
 from artrm.book.statistics import LEARNED
-from artrm.registry import model_names
+from artrm.models.ladder import model_names
 from artrm.results.schema import Record
 
 VARIANTS = {"faithful": "-", "state_norm": "--"}

@@ -14,16 +14,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from artrm.config import ExecConfig, RunConfig
+from artrm.config import ExecConfig
 from artrm.data.tasks import task_names
 from artrm.errors import ConfigError, check_choice
-from artrm.execution.runtime import resolve_device
 from artrm.experiments.profiles import Profile, get_profile
 from artrm.experiments.study import every_study_config, study_configs, sweep_steps, variant_of
-from artrm.registry import model_names, rung
+from artrm.models.ladder import model_names, rung
 from artrm.results.store import Record, ResultStore
+from artrm.run_config import RunConfig
 from artrm.running.grid import run_grid
 from artrm.training.reevaluate import reevaluate, save_evaluations, stored_evaluation
+from artrm.training.runtime import resolve_device
 
 STORED_ONLY_ENV = "ARTRM_STORED_ONLY"
 GPU_NOTE = "they need a GPU: see bench/NOTES.md"

@@ -1,5 +1,5 @@
 """Tables and figures of the state-growth chapter: traces of every block pass (see
-`artrm.analysis.states`) as frames, the measured growth rate per pass next to the predicted
+`artrm.experiments.states`) as frames, the measured growth rate per pass next to the predicted
 one, and the rms of the block input against the pass on a log scale."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from artrm.analysis.states import GOLDEN, growth_per_pass
 from artrm.book.plots import colour, finish, label, legend_entries, panels
 from artrm.book.statistics import LEARNED
+from artrm.experiments.states import GOLDEN, growth_per_pass
+from artrm.models.ladder import model_names, rung
 from artrm.models.ut_level1 import DualUT
-from artrm.registry import model_names, rung
 
 Trace = dict[str, Any]
 VARIANT_STYLE = {"faithful": "-", "state_norm": "--"}

@@ -24,7 +24,7 @@ from artrm.data.tasks import (
 from artrm.experiments.profiles import Profile
 from artrm.models import ARModel, build_model
 from artrm.models.compute import LoopPlan
-from artrm.registry import RUNGS, accepting, model_names, rung
+from artrm.models.ladder import RUNGS, accepting, model_names, rung
 
 
 def _plan(name: str, plan: LoopPlan) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 from IPython.display import Markdown
 
 from artrm.book.template import book_labels
+from artrm.models.ladder import rung
 from artrm.paths import REPO
-from artrm.registry import rung
 
 EQ_TAG = re.compile(r"\(eq\. ([a-z0-9-]+)\)")
 

@@ -37,9 +37,9 @@ from artrm.book.template import (
 )
 from artrm.config import ExecConfig
 from artrm.errors import ConfigError, check_choice
-from artrm.execution.runtime import resolve_device
 from artrm.experiments.profiles import get_profile
 from artrm.paths import check_writable
+from artrm.training.runtime import resolve_device
 
 CHAPTERS_DIR = BOOK / "chapters"
 KERNEL_NAME = "python3"  # the name stored in the notebooks; here it starts this interpreter

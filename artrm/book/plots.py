@@ -35,7 +35,7 @@ from artrm.book.report import (
 )
 from artrm.book.statistics import mean_range
 from artrm.data.tasks import task_names
-from artrm.registry import RUNGS, model_names, rung
+from artrm.models.ladder import RUNGS, model_names, rung
 
 PAPER_MARK = dict(marker="D", color="black", markersize=5, linestyle="none", zorder=5)
 QUARTERS = ["pos_q1_acc", "pos_q2_acc", "pos_q3_acc", "pos_q4_acc"]

@@ -18,7 +18,7 @@ from artrm.book.report import (
     with_verdicts,
 )
 from artrm.data.tasks import task_names
-from artrm.registry import rung
+from artrm.models.ladder import rung
 from artrm.results.store import Record
 
 

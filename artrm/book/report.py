@@ -38,7 +38,7 @@ from artrm.config import DECODINGS
 from artrm.data.tasks import task_names
 from artrm.errors import check_choice
 from artrm.experiments.study import BASELINES, CORE, FIXES_OF, variant_of
-from artrm.registry import model_names, rung
+from artrm.models.ladder import model_names, rung
 from artrm.results.store import Record
 from artrm.training.reevaluate import stored_evaluation
 

@@ -31,8 +31,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from artrm.errors import ConfigError
 from artrm.experiments.profiles import PROFILES
+from artrm.models.ladder import RUNGS, model_names, previous, rung
 from artrm.paths import REPO
-from artrm.registry import RUNGS, model_names, previous, rung
 
 SOURCE_DIR = REPO / "notebooks"
 LADDER_DIR = SOURCE_DIR / "ladder"

@@ -22,7 +22,7 @@ from artrm.book.report import (
 from artrm.book.statistics import MODES, TRAIN_LEN, min_p, outcome
 from artrm.data.tasks import task_names
 from artrm.experiments.study import BASELINES, FIXES_OF
-from artrm.registry import model_names
+from artrm.models.ladder import model_names
 
 NESTED = tuple(m for m in model_names() if m in FIXES_OF)  # ladder order
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from artrm.config import RunConfig
-from artrm.experiments.analyses import budget_configs, hl_configs
 from artrm.experiments.profiles import Profile
 from artrm.experiments.study import study_configs
+from artrm.experiments.sweeps import budget_configs, hl_configs
+from artrm.run_config import RunConfig
 
 Grid = Callable[[Profile, "tuple[int, ...] | None", "tuple[str, ...] | None"], list[RunConfig]]
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from artrm.config import ArchConfig, DataConfig, EvalConfig, OptimConfig, RunConfig
+from artrm.config import ArchConfig, DataConfig, EvalConfig, OptimConfig
 from artrm.data.tasks import get_task
 from artrm.errors import check_choice
-from artrm.registry import model_names
+from artrm.models.ladder import model_names
+from artrm.run_config import RunConfig
 
 PAPER_TASKS = ("copy", "reverse", "addition")
 

@@ -21,8 +21,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from artrm.config import ArchConfig, RunConfig
+from artrm.config import ArchConfig
 from artrm.experiments.profiles import Profile
+from artrm.run_config import RunConfig
 
 FIXES: dict[str, dict[str, Any]] = {
     "state_norm": dict(state_norm=True),  # RMS-normalised y and z: a bounded state

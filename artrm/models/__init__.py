@@ -1,14 +1,12 @@
-"""The seven rungs of the ladder, registered in ladder order (importing a rung's module
-registers it; each imports the rung it extends first)."""
+"""The seven rungs of the ladder (`artrm.models.ladder`) and how to build one."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from artrm.config import ArchConfig
-from artrm.models import trm  # noqa: F401  (registers all seven rungs, gpt to trm)
 from artrm.models.base import ARModel, ModelOutput
-from artrm.registry import RUNGS, rung
+from artrm.models.ladder import RUNGS, rung
 
 MODELS: dict[str, type[ARModel]] = RUNGS  # the live registry, in ladder order
 

@@ -8,14 +8,14 @@ chapter 1, the Dense Transformer).
 With `pos_encoding` "rope" or "none" (a correction) E_pos is dropped; RoPE then rotates
 queries and keys inside every attention.
 
-Execution modes that leave every output, loss and gradient unchanged: `set_static` runs the
-halting loops to their static length with the early exit emulated on the device (no host
-synchronisation: what CUDA graphs need), and a `KVCache` passed to `forward` runs a prompt or
-one new position against the cached keys and values of the positions before it.
+Execution modes that leave every output, loss and gradient unchanged live apart: `set_static`
+(`artrm.models.execution`) runs the halting loops (`artrm.models.loop`) to their static length
+with the early exit emulated on the device, and a `KVCache` passed to `forward` runs a prompt
+or one new position against the cached keys and values of the positions before it.
 
 A rung overrides only what it changes: `make_blocks`, `initial_state`, `refine`, `answer`,
 or the whole `core` loop (the ACT and Q-halt rungs), and states its facts as class attributes
-(registered with `artrm.registry.register`). Where each hook of the last rung, `trm`, is
+(listed in `artrm.models.ladder.LADDER`). Where each hook of the last rung, `trm`, is
 defined:
 
     make_blocks    IterativeTransformer (one shared block)      gpt_level1.py
@@ -32,24 +32,24 @@ defined:
 from __future__ import annotations
 
 import contextlib
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from artrm.config import ArchConfig, check_switches
+from artrm.config import ArchConfig, changed_switches
 from artrm.data.tasks import IGNORE
 from artrm.errors import ConfigError, check_positive
 from artrm.models.block import Block, normal_init
 from artrm.models.compute import LoopPlan, PassCount, PassCounter
+from artrm.models.execution import Execution, Stat
 from artrm.models.kvcache import KVCache
-from artrm.models.loop import Stat
 
-State = Any  # a tensor h, or the pair (y, z) of the dual-stream rungs
+Pair = tuple[torch.Tensor, torch.Tensor]  # (y, z) of the dual-stream rungs, each (B, T, C)
+State = torch.Tensor | Pair  # h (B, T, C), or the pair (y, z)
 
 
 @dataclass
@@ -88,7 +88,10 @@ class ARModel(nn.Module):
 
     def __init__(self, arch: ArchConfig, plan: LoopPlan) -> None:
         super().__init__()
-        check_switches(self.name, arch)
+        for switch in changed_switches(arch):
+            if switch not in self.switches:
+                raise ConfigError(f"{switch} does not apply to {self.name}; it accepts "
+                                  f"{', '.join(self.switches) or 'no switches'}")
         self.arch, self.plan = arch, plan
         C = arch.n_embd
         self.tok_emb = normal_init(nn.Embedding(arch.vocab_size, C))
@@ -99,10 +102,9 @@ class ARModel(nn.Module):
         self.lm_head = normal_init(nn.Linear(C, arch.vocab_size))
         self.steps = plan.n_layer  # loop steps; `set_inference_steps` may change it
         self.full_compute = arch.full_compute  # ACT rungs and trm: never exit early
-        self.static = False  # halting loops at their static length (`set_static`)
+        self.execution = Execution()  # how the halting loops run (`set_static`)
         self.cache: KVCache | None = None  # attached during a cached forward
         self.counter = PassCounter(self.blocks)
-        self._tables: dict[tuple, torch.Tensor] = {}  # see `pass_stats`
 
     # -- what a rung may override -------------------------------------------------------------
     def make_blocks(self) -> list[Block]:
@@ -180,46 +182,16 @@ class ARModel(nn.Module):
             for block in self.blocks:
                 block.attn.cache = None
 
-    @property
-    def static_loop(self) -> bool:
-        """Whether the halting loops run to their static length in this forward."""
-        return self.static or self.cache is not None
-
     def set_static(self, static: bool) -> None:
         """Static halting loops: every step runs, the early exit is emulated on the device
         (`artrm.models.loop`), so a forward needs no host synchronisation; outputs, losses
         and gradients are unchanged. Call again after loading other weights."""
-        self.static = static
+        self.execution = Execution.of(self, static, self.execution.graph_free)
 
     @property
     def passes(self) -> PassCount:
         """Block passes of the last forward, and of its backward once that has run."""
         return self.counter.count
-
-    def forward_passes(self, stats: dict[str, Stat]) -> Stat:
-        """Block passes of the last forward as the early-exit loop realises them."""
-        if "act_steps" in stats:
-            return stats["act_steps"] * self.plan.passes_per_step
-        return self.passes.forward
-
-    def pass_stats(self, stats: dict[str, Stat]) -> dict[str, Stat]:
-        """Realised block passes of the last forward and backward (after the backward), as
-        the early-exit loop realises them: counted by the hooks, or, in a static loop, the
-        passes of the steps the eager loop would have run (on the device)."""
-        count = self.passes
-        steps = stats.get("act_steps")
-        if not isinstance(steps, torch.Tensor):
-            return {"passes_forward": count.forward, "passes_backward": count.backward}
-        per = self.plan.passes_per_step
-        per_step = [0] * max(1, count.forward // per)
-        for call in count.backward_calls:
-            per_step[call // per] += 1
-        key = (tuple(itertools.accumulate(per_step)), steps.device)
-        if key not in self._tables:  # made once: a host-to-device copy synchronises
-            self._tables[key] = torch.tensor(key[0], dtype=torch.float32, device=steps.device)
-        index = (steps.long() - 1).view(1)  # a tensor index: no host read of the step
-        return {"passes_forward": steps * per,
-                "passes_backward": self._tables[key].index_select(0, index).squeeze(0)}
 
     def set_inference_steps(self, steps: int) -> None:
         """Run `steps` loop steps instead of the trained number (tied rungs only)."""

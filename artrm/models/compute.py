@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from artrm.config import ArchConfig
-from artrm.registry import rung
-
 
 @dataclass(frozen=True)
 class LoopPlan:
@@ -30,12 +27,6 @@ class LoopPlan:
     @property
     def nominal_passes(self) -> int:
         return self.n_layer * self.passes_per_step
-
-
-def match_budget(model: str, budget: int, n_outer: int = 2, n_inner: int = 2) -> LoopPlan:
-    """The loop plan of rung `model` for a budget of `budget` block passes (its budget rule,
-    `ARModel.loop_plan`, with H and L starting from `n_outer` and `n_inner`)."""
-    return rung(model).loop_plan(ArchConfig(budget=budget, n_outer=n_outer, n_inner=n_inner))
 
 
 def nested_plan(budget: int, n_outer: int, n_inner: int) -> LoopPlan:

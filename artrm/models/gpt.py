@@ -6,10 +6,8 @@ import torch
 
 from artrm.models.base import ARModel
 from artrm.models.block import Block
-from artrm.registry import register
 
 
-@register
 class DenseTransformer(ARModel):
     """A standard decoder-only Transformer with N distinct blocks.
 

@@ -6,10 +6,8 @@ import torch
 
 from artrm.models.block import Block
 from artrm.models.gpt import DenseTransformer
-from artrm.registry import register
 
 
-@register
 class IterativeTransformer(DenseTransformer):
     """Change from `gpt`: one shared block f applied N times (weight tying).
 

@@ -7,10 +7,8 @@ from torch import nn
 
 from artrm.models.block import normal_init
 from artrm.models.gpt_level1 import IterativeTransformer
-from artrm.registry import register
 
 
-@register
 class IterativeStepTransformer(IterativeTransformer):
     """Change from `gpt_level1`: a learned step embedding e_t is added before every pass.
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from artrm.models.loop import Stat
+from artrm.models.execution import Stat
 
 
 class KVCache:

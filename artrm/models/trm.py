@@ -7,21 +7,25 @@ import torch.nn.functional as F
 from torch import nn
 
 from artrm.data.tasks import IGNORE
-from artrm.models.base import CoreOutput
-from artrm.models.loop import ExitLoop
+from artrm.models.base import CoreOutput, Pair
+from artrm.models.loop import HaltingLoop
 from artrm.models.qhalt import QHalt
-from artrm.models.ut_level1 import Pair
 from artrm.models.ut_level2 import DualNestedUT
-from artrm.registry import register
 
 
-@register
 class AutoregressiveTRM(DualNestedUT):
     """Change from `ut_level2`: the ACT controller is replaced by a per-sequence Q-halt head
     on position 0 of y, and the logits read the last y only (no weighted mix, no ponder).
 
-        q = w_q . y_t[:, 0] + b_q,   halt the sequence when q > 0 or t = N   (eq. qhalt)
-        logits = head(LN(y_last))                                          (eq. terminal)
+    The whole forward pass, for N ACT steps of H cycles of L reasoning updates:
+
+        x = E_tok[idx] + E_pos;   (y, z) = (y_0, z_0)
+        for t = 1..N:
+            (y, z) <- sg(y, z)                                               (eq. detach)
+            H-1 cycles without gradient, then one with:                      (eq. nograd)
+                z <- f(x + y + z + e_t)  L times;   y <- f(y + z + e_t)      (eq. lastcycle)
+            q_t = w_q . y[:, 0] + b_q;  halt the sequence when q_t > 0 or t = N  (eq. qhalt)
+        logits = head(LN(y))   of the step the sequence halted at           (eq. terminal)
 
     As in the authors' code the head gets no loss (weight 0, bias -5): it never fires, all
     N steps always run, and the loss reaches only the last cycle of the last step (3 of the
@@ -46,10 +50,6 @@ class AutoregressiveTRM(DualNestedUT):
     switches = tuple(s for s in DualNestedUT.switches if s != "ponder_weight") + (
         "halt_loss", "halt_per", "halt_exploration")
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._inert: bool | None = None  # `head_inert` as read by `set_static`
-
     def make_halt_head(self) -> nn.Linear:
         head = nn.Linear(self.arch.n_embd, 1)
         nn.init.zeros_(head.weight)
@@ -63,67 +63,26 @@ class AutoregressiveTRM(DualNestedUT):
 
     def core(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> CoreOutput:
         B, T, _ = x.shape
-        sequence = self.arch.halt_per == "sequence"
+        rows = (B,) if self.arch.halt_per == "sequence" else (B, T)
         exploration = self.arch.halt_exploration if self.training else 0.0
-        controller = QHalt((B,) if sequence else (B, T), self.steps, exploration, x.device)
-        cache = self.cache
-        replay = cache is not None and cache.decoding and sequence  # position 0 is cached
-        loop = ExitLoop(self.static_loop, self.full_compute)
-        freeze = self.arch.halt_loss > 0
-        losses: list[torch.Tensor] = []
-        grad = torch.is_grad_enabled()
-        lazy = grad and self.graph_free_before_last()
-        state, y_out = self.initial_state(x), None
-        for t in range(self.steps):
-            with torch.set_grad_enabled(grad and not (lazy and t < self.steps - 1)):
-                new = self.refine(x, state, t)
-            if freeze:  # halted rows keep the state (and graph) of their halting step
-                new = _where(_expand(controller.halted, x), state, new)
-            state = new
+        halting, loop = QHalt(rows, self.steps, exploration, x.device), HaltingLoop(self)
+        state, y_out, losses = self.initial_state(x), None, []
+        for t in loop.steps():
+            new = loop.refine(x, state, t)  # eq. detach, nograd, lastcycle
+            if self.arch.halt_loss:  # halted rows keep the state (and graph) of their halting step
+                new = _where(_expand(halting.halted, x), state, new)
+            state, running = new, ~halting.halted
             y = self.answer(state)  # (B, T, C)
-            running = ~controller.halted
-            if replay:
-                controller.replay(cache.trace[t], t)
-            else:
-                q = self.q_logit(y)
-                controller.update(q, t)
-                if cache is not None and sequence:
-                    cache.record(t, controller.halted)
+            q = self.q_logit(y)
+            loop.decide(halting, q, t)  # eq. qhalt
             if targets is not None:
                 losses += [loop.masked(loss) for loss in
-                           self.step_losses(y, q, targets, running, ~controller.halted)]
-            y_out = loop.select(y, y_out)  # the terminal y: of the step the loop exits at
-            if loop.after_step(controller.all_halted()):
-                break
-        stats = {"act_steps": loop.steps, "halt_step": loop.out(controller.mean_halt_step(t))}
+                           self.step_losses(y, q, targets, running, ~halting.halted)]
+            y_out = loop.select(y, y_out)  # eq. terminal: the y of the step the loop exits at
+            loop.stop_if(halting.all_halted())
+        stats = {"act_steps": loop.count, "halt_step": loop.out(halting.mean_halt_step(t))}
         assert y_out is not None
         return CoreOutput(y_out, torch.stack(losses).sum() if losses else None, stats)
-
-    def graph_free_before_last(self) -> bool:
-        """Whether the steps before the last may run without an autograd graph (speed and
-        memory only: losses and gradients stay bit-identical). True when nothing reads those
-        steps' graphs (no per-step loss, no frozen rows: the next step detaches its input)
-        and no step before the last can end the loop: `full_compute`, or a halting head that
-        cannot fire (`head_inert`)."""
-        if self.arch.halt_loss or self.arch.deep_supervision:
-            return False
-        return self.full_compute or self.head_inert()
-
-    def head_inert(self) -> bool:
-        """Whether the halting head can never fire: weight 0 and bias <= 0, so q = bias <= 0
-        for every input, as in the faithful model whose untrained head stays at its initial
-        0 and -5. Read on the host, except in a static loop, which keeps the answer read by
-        `set_static` (valid while the head does not change: without `halt_loss` it gets no
-        gradient)."""
-        if self.static and self._inert is not None:
-            return self._inert
-        head = self.halt
-        return bool((head.weight == 0).all() and (head.bias <= 0).all())
-
-    def set_static(self, static: bool) -> None:
-        super().set_static(False)
-        self._inert = self.head_inert() if static else None
-        super().set_static(static)
 
     def step_losses(self, y: torch.Tensor, q: torch.Tensor, targets: torch.Tensor,
                     running: torch.Tensor, still: torch.Tensor) -> list[torch.Tensor]:

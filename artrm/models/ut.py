@@ -9,11 +9,9 @@ from artrm.models.act import ACT
 from artrm.models.base import CoreOutput, token_loss
 from artrm.models.block import normal_init
 from artrm.models.gpt_level2 import IterativeStepTransformer
-from artrm.models.loop import ExitLoop
-from artrm.registry import register
+from artrm.models.loop import HaltingLoop
 
 
-@register
 class UniversalTransformer(IterativeStepTransformer):
     """Change from `gpt_level2`: Graves ACT per token over at most N steps.
 
@@ -23,7 +21,7 @@ class UniversalTransformer(IterativeStepTransformer):
     The loop exits once every position (padding included) has halted, so realised passes
     are at most N; the ponder cost is weighted by `ponder_weight` (0 in the paper). A
     position's output depends only on its own halting step, so the exit (and with it the
-    padding, `full_compute` or a static loop) changes no output.
+    padding or `full_compute`) changes no output.
     """
 
     name = "ut"
@@ -42,20 +40,18 @@ class UniversalTransformer(IterativeStepTransformer):
 
     def core(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> CoreOutput:
         B, T, C = x.shape
-        act = ACT(B, T, C, x.device)
-        loop = ExitLoop(self.static_loop, self.full_compute)
+        act, loop = ACT(B, T, C, x.device), HaltingLoop(self)
         aux: list[torch.Tensor] = []  # losses besides the next-token loss of the ACT mix
         state = self.initial_state(x)
-        for t in range(self.steps):
-            state = self.refine(x, state, t)
+        for t in loop.steps():
+            state = loop.refine(x, state, t)
             out = self.answer(state)  # (B, T, C)
-            act.update(out, torch.sigmoid(self.halt(out)).squeeze(-1))
+            act.update(out, torch.sigmoid(self.halt(out)).squeeze(-1))  # eq. act-step
             if targets is not None and self.arch.deep_supervision:  # a loss on every step's y_t
                 aux.append(loop.masked(token_loss(self.readout(out), targets)))
-            if loop.after_step(act.all_halted()):
-                break
-        h, ponder = act.finalize(out)
+            loop.stop_if(act.all_halted())
+        h, ponder = act.finalize(out)  # eq. act-mix
         if self.arch.ponder_weight:
             aux.append(self.arch.ponder_weight * ponder)
-        stats = {"act_steps": loop.steps, "ponder": loop.out(ponder.detach())}
+        stats = {"act_steps": loop.count, "ponder": loop.out(ponder.detach())}
         return CoreOutput(h, sum(aux[1:], aux[0]) if aux else None, stats)

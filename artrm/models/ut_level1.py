@@ -7,11 +7,10 @@ from torch import nn
 
 from artrm.config import ArchConfig
 from artrm.errors import ConfigError
+from artrm.models.base import Pair
 from artrm.models.compute import LoopPlan
 from artrm.models.ut import UniversalTransformer
-from artrm.registry import register
 
-Pair = tuple[torch.Tensor, torch.Tensor]
 RMS_EPS = 1e-5  # as TRM's rms_norm
 
 
@@ -20,7 +19,6 @@ def rms_norm(h: torch.Tensor) -> torch.Tensor:
     return h * torch.rsqrt(h.pow(2).mean(dim=-1, keepdim=True) + RMS_EPS)
 
 
-@register
 class DualUT(UniversalTransformer):
     """Change from `ut`: two streams, a reasoning state z and an answer y, in turn.
 

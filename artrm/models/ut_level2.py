@@ -6,12 +6,11 @@ import torch
 
 from artrm.config import ArchConfig
 from artrm.errors import ConfigError
+from artrm.models.base import Pair
 from artrm.models.compute import LoopPlan, nested_plan
-from artrm.models.ut_level1 import DualUT, Pair
-from artrm.registry import register
+from artrm.models.ut_level1 import DualUT
 
 
-@register
 class DualNestedUT(DualUT):
     """Change from `ut_level1`: each ACT step runs H cycles of L reasoning updates and one
     answer update; the state is detached at the start of every ACT step and only the last

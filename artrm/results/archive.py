@@ -16,12 +16,12 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from artrm.config import RunConfig
 from artrm.errors import ConfigError
 from artrm.results.atomic import write_bytes
 from artrm.results.migrate import migrate_record
 from artrm.results.schema import MAX_BYTES, BadRecord, Record, dumps, parse
 from artrm.results.store import ResultStore
+from artrm.run_config import RunConfig
 
 MAX_MEMBERS = 100_000
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
-from artrm.config import RunConfig
 from artrm.results.atomic import torch_save, write_text
 from artrm.results.schema import SCHEMA, BadRecord, Record, dumps, parse, validate
+from artrm.run_config import RunConfig
 
 V1_DEFAULTS: dict[str, Any] = {
     "seed": 1337, "precision": "fp32",

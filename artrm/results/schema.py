@@ -10,8 +10,8 @@ import math
 import re
 from typing import Any
 
-from artrm.config import RunConfig
 from artrm.errors import ConfigError
+from artrm.run_config import RunConfig
 
 SCHEMA = 2
 Record = dict[str, Any]

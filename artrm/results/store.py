@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from artrm.config import RunConfig
 from artrm.errors import ConfigError
 from artrm.paths import check_writable, runs_dir
 from artrm.results import locks
 from artrm.results.atomic import remove_stale_temps, write_text
 from artrm.results.schema import BadRecord, Record, dumps, parse, validate
+from artrm.run_config import RunConfig
 
 Warn = Callable[[str], None]
 _REPORTED: set[tuple[str, float]] = set()  # (file, mtime) already reported in this process

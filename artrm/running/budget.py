@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artrm.config import ExecConfig, RunConfig
+from artrm.config import ExecConfig
 from artrm.results.archive import pack
 from artrm.results.store import Record, ResultStore
+from artrm.run_config import RunConfig
 from artrm.running.grid import Log, stderr_log, worker_exec, worker_pool
 from artrm.training.train import Trainer, checkpoint_path
 

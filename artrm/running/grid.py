@@ -24,11 +24,12 @@ from typing import Any
 
 import torch
 
-from artrm.config import ExecConfig, RunConfig
+from artrm.config import ExecConfig
 from artrm.errors import ConfigError, check_choice
 from artrm.experiments.profiles import Profile
 from artrm.paths import check_writable, checkpoints_dir
 from artrm.results.store import Record, ResultStore
+from artrm.run_config import RunConfig
 from artrm.running.ray_backend import run_on_ray
 from artrm.running.resources import estimate
 from artrm.training.reevaluate import derived_record

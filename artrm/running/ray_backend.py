@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from artrm.config import ExecConfig, RunConfig
+from artrm.config import ExecConfig
 from artrm.errors import ConfigError
 from artrm.results.store import Record, ResultStore
+from artrm.run_config import RunConfig
 from artrm.training.train import train
 
 

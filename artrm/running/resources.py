@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import torch
 
-from artrm.analysis.flops import train_step_flops
-from artrm.config import RunConfig
 from artrm.data.tasks import text_length
 from artrm.errors import ConfigError
-from artrm.registry import rung
+from artrm.models.ladder import rung
+from artrm.run_config import RunConfig
+from artrm.running.cost import train_step_flops
 
 GIB = 2**30
 FLOAT = 4  # bytes (fp32 master weights and activations)

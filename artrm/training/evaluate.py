@@ -20,6 +20,7 @@ from artrm.data.tasks import Problems, derive_seed, eval_problems
 from artrm.models.base import ARModel
 from artrm.training.generation import Decoder, Tally, generate
 from artrm.training.metrics import score
+from artrm.training.passes import forward_passes
 
 __all__ = ["evaluate", "generate", "inference_steps", "predict", "teacher_forced_argmax"]
 
@@ -32,7 +33,7 @@ def teacher_forced_argmax(model: ARModel, problems: Problems,
     p, a = problems.prompt.shape[1], problems.answer.shape[1]
     out = model(text[:, :-1])  # logits (N, P + A - 1, V)
     if tally is not None:
-        tally.add(model.forward_passes(out.stats))
+        tally.add(forward_passes(model, out.stats))
     return out.logits[:, p - 1:p - 1 + a].argmax(dim=-1)
 
 

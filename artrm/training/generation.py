@@ -18,8 +18,9 @@ import torch
 
 from artrm.errors import check_choice
 from artrm.models.base import ARModel, ModelOutput
+from artrm.models.execution import Stat, head_inert
 from artrm.models.kvcache import KVCache
-from artrm.models.loop import Stat
+from artrm.training.passes import forward_passes
 
 DECODINGS = ("sample", "greedy")
 
@@ -53,7 +54,7 @@ def cacheable(model: ARModel) -> bool:
     exit, decided by every position, changes earlier outputs: that model is not causal)."""
     if model.name != "trm" or model.arch.halt_per != "position" or model.arch.halt_loss:
         return True
-    return model.full_compute or model.head_inert()
+    return model.full_compute or head_inert(model)
 
 
 class Decoder:
@@ -87,7 +88,7 @@ def _uncached(model: ARModel, prompt: torch.Tensor, n_new: int, decoding: str,
     idx = prompt
     for _ in range(n_new):
         out = model(idx[:, -model.arch.block_size:])
-        tally.add(model.forward_passes(out.stats))
+        tally.add(forward_passes(model, out.stats))
         nxt = pick(out.logits[:, -1].float(), decoding, generator)  # (B, 1)
         idx = torch.cat([idx, nxt], dim=1)
     return idx[:, prompt.shape[1]:]
@@ -101,7 +102,7 @@ def _cached(model: ARModel, prompt: torch.Tensor, n_new: int, decoding: str,
     out = model(prompt, cache=cache)
     tokens = torch.empty(B, n_new, dtype=torch.long, device=prompt.device)
     for i in range(n_new):
-        tally.add(model.forward_passes(out.stats))
+        tally.add(forward_passes(model, out.stats))
         nxt = pick(out.logits[:, -1].float(), decoding, generator)  # (B, 1)
         tokens[:, i] = nxt[:, 0]
         if i + 1 < n_new:

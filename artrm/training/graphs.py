@@ -5,7 +5,7 @@ removes the per-kernel launch cost that dominates the small models of the ladder
 step is a few thousand kernels). What a graph needs, and how it is met:
 
 - no host synchronisation inside the step: the models run static loops (`set_static`) and
-  the statistics stay on the device (`artrm.execution.stats`);
+  the statistics stay on the device (`artrm.training.stats`);
 - fixed input buffers: a trimmed batch of one task and length always has the same shape;
   each step's batch is copied into the captured buffers;
 - an optimiser whose step count lives on the device: AdamW with `capturable=True`;
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import torch
 
 from artrm.models.base import ARModel, ModelOutput
+from artrm.models.execution import Stat
 from artrm.models.kvcache import KVCache
-from artrm.models.loop import Stat
 from artrm.training.generation import Decoder
 
 WARMUP = 2  # eager steps before the capture

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from artrm.config import DECODINGS, RunConfig, check_fits
+from artrm.config import DECODINGS
 from artrm.errors import ConfigError, check_choice
-from artrm.execution.runtime import numerics, resolve_device
 from artrm.models import ARModel, build_model
-from artrm.registry import rung
+from artrm.models.ladder import rung
 from artrm.results.schema import Record
 from artrm.results.store import ResultStore
+from artrm.run_config import RunConfig, check_fits
 from artrm.training.evaluate import evaluate, inference_steps
+from artrm.training.runtime import numerics, resolve_device
 from artrm.training.train import checkpoint_path, read_checkpoint
 
 MAX_STEP_FACTOR = 8  # test-time loop steps: at most this many times the trained number

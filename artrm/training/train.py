@@ -33,10 +33,21 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from artrm.config import ExecConfig, RunConfig
+from artrm.config import ExecConfig
 from artrm.data.tasks import TrainStream, lm_batch
 from artrm.errors import ConfigError
-from artrm.execution.runtime import (
+from artrm.models import ARModel, build_model
+from artrm.models.execution import Stat
+from artrm.paths import checkpoints_dir
+from artrm.results.atomic import torch_save
+from artrm.results.provenance import environment
+from artrm.results.schema import SCHEMA, Record
+from artrm.run_config import RunConfig
+from artrm.training.evaluate import evaluate
+from artrm.training.generation import Decoder
+from artrm.training.graphs import GraphDecoder, TrainGraph
+from artrm.training.passes import pass_stats
+from artrm.training.runtime import (
     apply_threads,
     check_exec,
     is_sync_free,
@@ -46,16 +57,7 @@ from artrm.execution.runtime import (
     set_rng_state,
     uses_graphs,
 )
-from artrm.execution.stats import Diverged, StepStats, check_weights  # noqa: F401 (Diverged)
-from artrm.models import ARModel, build_model
-from artrm.models.loop import Stat
-from artrm.paths import checkpoints_dir
-from artrm.results.atomic import torch_save
-from artrm.results.provenance import environment
-from artrm.results.schema import SCHEMA, Record
-from artrm.training.evaluate import evaluate
-from artrm.training.generation import Decoder
-from artrm.training.graphs import GraphDecoder, TrainGraph
+from artrm.training.stats import Diverged, StepStats, check_weights  # noqa: F401 (Diverged)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -220,7 +222,7 @@ class Trainer:
         out.loss.backward()
         self.optimizer.step()
         loss = out.loss.detach() if self.sync_free else out.loss.item()
-        return {"loss": loss, **self.model.pass_stats(out.stats), **out.stats}
+        return {"loss": loss, **pass_stats(self.model, out.stats), **out.stats}
 
     def _zero_grad(self) -> None:
         self.optimizer.zero_grad(set_to_none=True)  # params without grad stay untouched

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from artrm.errors import ConfigError
-from artrm.models.loop import Stat
+from artrm.models.execution import Stat
 
 
 class Diverged(ConfigError):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from artrm.config import RunConfig
 from artrm.experiments.profiles import Profile
-from artrm.registry import RUNGS
+from artrm.models.ladder import RUNGS
+from artrm.run_config import RunConfig
 
 HL_SPLITS = ((1, 1), (2, 1), (2, 2), (4, 2), (8, 2))  # (H, L); H(L+1) divides 24
 BUDGETS = (6, 12, 24, 48)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import torch
 
-from artrm.config import RunConfig
 from artrm.data.tasks import VOCAB, get_task, text_length
+from artrm.run_config import RunConfig
 
 
 def block_matmul_flops(n_embd: int) -> int:

@@ -91,8 +91,8 @@ def stored_trace(record: dict[str, Any], store: Any, device: str = "cpu",
                  compute: bool = True) -> dict[str, Any] | None:
     """The record's trace of its trained model, computed once from its checkpoint (unless not
     `compute`) and kept in the record ("state_trace"); None when neither is there."""
-    from artrm.config import RunConfig
     from artrm.errors import ConfigError
+    from artrm.run_config import RunConfig
     from artrm.training.reevaluate import load_trained
 
     if "state_trace" in record or not compute:

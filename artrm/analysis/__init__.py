@@ -1,1 +1,0 @@
-"""Analyses of trained and untrained models (the state growth of the dual-stream rungs)."""
