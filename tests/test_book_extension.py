@@ -91,7 +91,8 @@ def test_tables_figures_and_the_paper_take_a_new_rung_and_task(toy, data_dir):
     assert versus.loc[("echo", "Toy Rung"), "the paper"] == NOT_REPORTED
     assert versus.loc[("copy", "Autoregressive TRM"), "the paper"] == 11.0
     assert versus.loc[("echo", "Toy Rung"), "ours, paper scale"] == report.NOT_RUN
-    assert "**echo**: character accuracy" in prose.takeaways(final, runs, "toy", "trm", "sample").data
+    takeaways = prose.takeaways(final, runs, "toy", "trm", "sample")
+    assert "**echo**: character accuracy" in takeaways.data
     assert report.ranking(final, task="echo").loc["Toy Rung", "paper"] == "-"
 
     bars = plots.accuracy_bars(final)
