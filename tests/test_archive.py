@@ -12,6 +12,7 @@ from artrm.cli import main
 from artrm.config import ExecConfig
 from artrm.errors import ConfigError
 from artrm.results.archive import import_archives, pack, read_archive
+from artrm.results.schema import sealed
 from artrm.results.store import ResultStore
 from artrm.training.train import train
 from tests.conftest import tiny_run
@@ -43,7 +44,7 @@ def test_a_packed_archive_imports_into_an_empty_store(records, tmp_path):
     for record in records:
         cfg_path = next(p for p in target.root.glob("*.json") if record["config_hash"][:12]
                         in p.name)
-        assert json.loads(cfg_path.read_text()) == json.loads(json.dumps(record))
+        assert json.loads(cfg_path.read_text()) == sealed(json.loads(json.dumps(record)))
     again = import_archives([tmp_path / "r.tar.gz"], target)
     assert not again.imported and len(again.present) == 2
 

@@ -138,8 +138,7 @@ def train_within(cfg: RunConfig, exe: ExecConfig, store: ResultStore, checkpoint
                     trusted = trusted or p.step - mark[0] >= PROBE_STEPS
     except HardStop:
         return outcome("hard stop")
-    record = trainer.record(label)
-    store.save(record)
+    record = store.save(trainer.record(label))
     return outcome("finished", record)
 
 

@@ -60,7 +60,7 @@ def run_or_load(cfg: RunConfig, exe: ExecConfig, store: ResultStore, label: str 
     `force` trains again from step 0."""
     if not force and (record := store.find(cfg)) is not None:
         return record, "loaded"
-    store.check_writable()
+    store.check_save(cfg)  # writable, and the record path a file: before training
     check_writable((checkpoints or checkpoints_dir()), "the checkpoints folder")
     ckpt = checkpoint_path(cfg, checkpoints)
     if not force and ckpt.exists():  # a bad checkpoint is refused before anything is written
@@ -74,7 +74,7 @@ def run_or_load(cfg: RunConfig, exe: ExecConfig, store: ResultStore, label: str 
             record, how = train(cfg, exe, checkpoints=checkpoints, label=label, fresh=force), \
                 "trained"
         with store.record_lock(cfg):
-            store.save(record)
+            record = store.save(record)
     return record, how
 
 

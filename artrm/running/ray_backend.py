@@ -63,8 +63,7 @@ def run_on_ray(todo: list[RunConfig], exe: ExecConfig, store: ResultStore, label
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             cfg = pending.pop(ref)
-            record = ray.get(ref)
-            store.save(record)
+            record = store.save(ray.get(ref))
             yield cfg, record
     finally:
         if started:

@@ -16,7 +16,7 @@ from artrm.errors import ConfigError, check_choice
 from artrm.execution.runtime import numerics, resolve_device
 from artrm.models import ARModel, build_model
 from artrm.registry import rung
-from artrm.results.schema import Record
+from artrm.results.schema import Record, unsealed
 from artrm.results.store import ResultStore
 from artrm.training.evaluate import evaluate, inference_steps
 from artrm.training.train import checkpoint_path, read_checkpoint
@@ -90,7 +90,7 @@ def derived_record(source: Record, cfg: RunConfig, device: str = "cpu") -> Recor
         metrics = evaluate(model, cfg.task, e.lengths, e.n_problems, cfg.seed, e.decoding,
                            round_id=step)
     history = source["history"][:-1] + [{**source["history"][-1], "eval": metrics}]
-    return {**source, "config_hash": cfg.hash, "config": cfg.to_dict(), "final": metrics,
+    return {**unsealed(source), "config_hash": cfg.hash, "config": cfg.to_dict(), "final": metrics,
             "history": history,
             "derived_from": {"config_hash": source["config_hash"],
                              "note": "trained weights of that run, evaluated again; periodic "
@@ -118,6 +118,5 @@ def save_evaluations(store: ResultStore, record: Record, entries: list[dict[str,
         current = store.find(cfg) or record
         kept = [e for e in current.get("evaluations", [])
                 if not any(same_evaluation(e, new) for new in entries)]
-        current = {**current, "evaluations": kept + entries}
-        store.save(current)
+        current = store.save({**current, "evaluations": kept + entries})
     return current
