@@ -89,3 +89,18 @@ def test_importing_a_missing_archive_is_one_line_exit_2(data_dir, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "archive missing.tar.gz does not exist" in err and err.count("\n") == 1, err
+
+
+def test_replace_refuses_a_damaged_member_whose_config_still_hashes_right(records, tmp_path):
+    store = ResultStore(tmp_path / "s")
+    store.save(records[0])
+    pack([records[0]], store, tmp_path / "r.tar.gz")
+    with tarfile.open(tmp_path / "r.tar.gz") as tar:
+        member = tar.getmembers()[0]
+        damaged = json.loads(tar.extractfile(member).read())
+    damaged["final"]["3"]["char_acc"] = 1.0
+    damaged["history"][-1]["eval"] = damaged["final"]
+    write_tar(tmp_path / "d.tar.gz", {member.name: json.dumps(damaged).encode()})
+    with pytest.raises(ConfigError, match=f"member {member.name}: field content_digest"):
+        import_archives([tmp_path / "d.tar.gz"], store, replace=True)
+    assert store.records() == [store.save(records[0])]
