@@ -57,7 +57,7 @@ class Section:
     def __post_init__(self) -> None:
         hints = field_types(type(self))
         for f in dataclasses.fields(self):
-            value = _checked(f.name, getattr(self, f.name), hints[f.name], f.metadata)
+            value = checked(f.name, getattr(self, f.name), hints[f.name], f.metadata)
             object.__setattr__(self, f.name, value)
         self.check()
 
@@ -71,7 +71,7 @@ def field_types(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _checked(name: str, value: Any, kind: Any, meta: typing.Mapping[str, Any]) -> Any:
+def checked(name: str, value: Any, kind: Any, meta: typing.Mapping[str, Any]) -> Any:
     """`value` converted to `kind`, or a ConfigError naming `name` and what is allowed."""
     args = typing.get_args(kind)
     if type(None) in args:  # Optional[X]
@@ -83,7 +83,7 @@ def _checked(name: str, value: Any, kind: Any, meta: typing.Mapping[str, Any]) -
     if origin is tuple:  # tuple[int, ...]: a set of lengths, kept sorted and unique
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
             raise ConfigError(f"{name} must be a non-empty list of integers; got {value!r}")
-        return tuple(sorted({_checked(name, v, args[0], meta) for v in value}))
+        return tuple(sorted({checked(name, v, args[0], meta) for v in value}))
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false; got {value!r}")
@@ -252,8 +252,8 @@ class RunConfig:
                 raise ConfigError(f"{name} must be a string; got {getattr(self, name)!r}")
         rung(self.model)
         task = get_task(self.task)
-        object.__setattr__(self, "seed", _checked("seed", self.seed, int, _meta(RunConfig, "seed")))
-        _checked("precision", self.precision, str, _meta(RunConfig, "precision"))
+        object.__setattr__(self, "seed", checked("seed", self.seed, int, _meta(RunConfig, "seed")))
+        checked("precision", self.precision, str, _meta(RunConfig, "precision"))
         for name, cls in SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 raise ConfigError(f"{name} must be a {cls.__name__}; got {getattr(self, name)!r}")
