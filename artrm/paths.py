@@ -30,9 +30,10 @@ def data_dir() -> Path:
                               f"does not exist; create the folder or fix the link") from None
         return path  # created when needed
     except OSError as err:
-        raise ConfigError(f"ARTRM_DATA {path} cannot be used: {err.strerror}"
-                          + ("; a symlink loop: fix or remove the link"
-                             if err.errno == errno.ELOOP else "")) from None
+        if err.errno == errno.ELOOP:
+            raise ConfigError(f"ARTRM_DATA {path} cannot be used: a symlink loop; fix or remove "
+                              f"the link") from None
+        return path  # check_writable names what is wrong when the folder is needed
     if not path.is_dir():
         raise ConfigError(f"ARTRM_DATA must name a folder; {path} is a file")
     return path
@@ -80,5 +81,6 @@ def check_file_writable(path: Path, what: str) -> None:
     if any(len(os.fsencode(part)) > NAME_MAX for part in path.parts):
         raise write_error(path, OSError(errno.ENAMETOOLONG, "File name too long"))
     if path.is_dir():
-        raise ConfigError(f"{what} {path} is a folder; name a file or remove the folder")
+        raise ConfigError(f"{what} must name a file; {path} is a folder (remove it or name "
+                          f"another file)")
     check_writable(path.parent, f"the folder of {what}")

@@ -103,4 +103,4 @@ def test_replace_refuses_a_damaged_member_whose_config_still_hashes_right(record
     write_tar(tmp_path / "d.tar.gz", {member.name: json.dumps(damaged).encode()})
     with pytest.raises(ConfigError, match=f"member {member.name}: field content_digest"):
         import_archives([tmp_path / "d.tar.gz"], store, replace=True)
-    assert store.records() == [store.save(records[0])]
+    assert store.records() == [sealed(records[0])]

@@ -167,7 +167,7 @@ BAD_PARAMETERS = [
     ({"device": 5}, "device must be a string; got 5"),
     ({"profile": 123}, "profile must be a string; got 123"),
     ({"seeds": [True]}, "seeds must be a non-empty list of integers"),
-    ({"stored_only": "yes"}, "stored_only must be true or false; got 'yes'"),
+    ({"stored_only": "yes"}, "stored_only must be True or False; got 'yes'"),
     ({"force_retrain": True, "stored_only": True}, "force_retrain and stored_only exclude"),
     ({"prfile": "cpu"}, "notebook parameter must be one of profile, device, tasks, seeds, "
                         "force_retrain, stored_only; got 'prfile'"),

@@ -408,5 +408,5 @@ def test_artrm_data_a_dangling_symlink_or_a_loop_is_one_line(tmp_path, monkeypat
     with pytest.raises(ConfigError, match="is a symlink to .*nowhere, which does not exist"):
         paths.data_dir()
     monkeypatch.setenv("ARTRM_DATA", str(loop))
-    with pytest.raises(ConfigError, match="cannot be used: .*symlink loop"):
+    with pytest.raises(ConfigError, match="cannot be used: a symlink loop"):
         paths.data_dir()

@@ -105,7 +105,8 @@ def chapter(profile: str = "cpu", device: str = "cpu", tasks: list[str] | None =
         raise ConfigError(f"seeds must be a non-empty list of integers such as [1337]; got "
                           f"{seeds!r}")
     for name, flag in (("force_retrain", force_retrain), ("stored_only", stored_only)):
-        checked(name, flag, bool, {})
+        if not isinstance(flag, bool):
+            raise ConfigError(f"{name} must be True or False; got {flag!r}")
     stored_only = stored_only or stored_only_forced()
     if force_retrain and stored_only:
         raise ConfigError("force_retrain and stored_only exclude each other (stored_only "

@@ -154,10 +154,10 @@ class ResultStore:
         check_file_writable(path, "the run record")
         return path
 
-    def save(self, record: Record) -> Record:
+    def save(self, record: Record) -> Path:
         """Validate and write `record` with its content digest, atomically (callers hold
         `record_lock` when they read-modify-write); another config's valid record filed
-        under its name is never overwritten. Returns the record as stored."""
+        under its name is never overwritten."""
         record = validate(sealed(record), "the record to save")
         path = self.check_save(RunConfig.from_dict(record["config"]))
         try:
@@ -170,7 +170,7 @@ class ResultStore:
                               f"{record_name(RunConfig.from_dict(there['config']))} or remove "
                               f"it")
         write_text(path, dumps(record))
-        return record
+        return path
 
     @contextmanager
     def record_lock(self, cfg: RunConfig, log: locks.Log | None = None) -> Iterator[None]:

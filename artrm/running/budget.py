@@ -138,7 +138,8 @@ def train_within(cfg: RunConfig, exe: ExecConfig, store: ResultStore, checkpoint
                     trusted = trusted or p.step - mark[0] >= PROBE_STEPS
     except HardStop:
         return outcome("hard stop")
-    record = store.save(trainer.record(label))
+    record = trainer.record(label)
+    store.save(record)
     return outcome("finished", record)
 
 

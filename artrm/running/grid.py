@@ -28,6 +28,7 @@ from artrm.config import ExecConfig, RunConfig
 from artrm.errors import ConfigError, check_choice
 from artrm.experiments.profiles import Profile
 from artrm.paths import check_writable, checkpoints_dir
+from artrm.results.schema import sealed
 from artrm.results.store import Record, ResultStore
 from artrm.running.ray_backend import run_on_ray
 from artrm.running.resources import estimate
@@ -74,7 +75,8 @@ def run_or_load(cfg: RunConfig, exe: ExecConfig, store: ResultStore, label: str 
             record, how = train(cfg, exe, checkpoints=checkpoints, label=label, fresh=force), \
                 "trained"
         with store.record_lock(cfg):
-            record = store.save(record)
+            record = sealed(record)  # as stored
+            store.save(record)
     return record, how
 
 

@@ -63,7 +63,8 @@ def run_on_ray(todo: list[RunConfig], exe: ExecConfig, store: ResultStore, label
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             cfg = pending.pop(ref)
-            record = store.save(ray.get(ref))
+            record = ray.get(ref)
+            store.save(record)
             yield cfg, record
     finally:
         if started:

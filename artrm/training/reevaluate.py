@@ -16,7 +16,7 @@ from artrm.errors import ConfigError, check_choice
 from artrm.execution.runtime import numerics, resolve_device
 from artrm.models import ARModel, build_model
 from artrm.registry import rung
-from artrm.results.schema import Record, unsealed
+from artrm.results.schema import Record, sealed, unsealed
 from artrm.results.store import ResultStore
 from artrm.training.evaluate import evaluate, inference_steps
 from artrm.training.train import checkpoint_path, read_checkpoint
@@ -118,5 +118,6 @@ def save_evaluations(store: ResultStore, record: Record, entries: list[dict[str,
         current = store.find(cfg) or record
         kept = [e for e in current.get("evaluations", [])
                 if not any(same_evaluation(e, new) for new in entries)]
-        current = store.save({**current, "evaluations": kept + entries})
+        current = sealed({**current, "evaluations": kept + entries})  # as stored
+        store.save(current)
     return current
