@@ -24,7 +24,7 @@ from artrm.errors import ConfigError, check_choice
 from artrm.experiments import EXPERIMENTS
 from artrm.experiments.profiles import PROFILES, Profile, get_profile
 from artrm.models.ladder import model_names, rung
-from artrm.paths import checkpoints_dir
+from artrm.paths import check_file_writable, checkpoints_dir
 from artrm.results.archive import import_archives, pack
 from artrm.results.migrate import migrate_store
 from artrm.results.store import ResultStore
@@ -259,8 +259,8 @@ def cmd_grid(args: argparse.Namespace) -> None:
                           "drop --force / --backend ray")
     if args.partial and args.time_budget is None:
         raise ConfigError("--partial applies with --time-budget only")
-    if args.export is not None and args.export.is_dir():
-        raise ConfigError(f"--export must name a file; {args.export} is a folder")
+    if args.export is not None:
+        check_file_writable(args.export, "--export")
     exe = exec_config(args, profile)
     device = resolve_device(exe.device)
     for precision in {c.precision for c in configs}:  # before any worker starts
@@ -305,6 +305,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
         for v in ([values] if isinstance(values, int) else values or []):
             if v < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be positive; got {v}")
+    if args.save:  # before the evaluation, which may take long
+        if Path(args.run).suffix == ".json" and not store.inside(Path(args.run)):
+            raise ConfigError(f"--run {args.run} is outside the store {store.root}; --save keeps "
+                              f"evaluations of stored runs only (import the record first, or "
+                              f"drop --save)")
+        store.check_save(RunConfig.from_dict(record["config"]))
     entries = reevaluate(record, tuple(args.lengths or ()), args.decoding, args.n_problems,
                          tuple(args.steps or (None,)), args.full_compute or None, args.device)
     for entry in entries:

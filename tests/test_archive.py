@@ -12,6 +12,7 @@ from artrm.cli import main
 from artrm.config import ExecConfig
 from artrm.errors import ConfigError
 from artrm.results.archive import import_archives, pack, read_archive
+from artrm.results.schema import sealed
 from artrm.results.store import ResultStore
 from artrm.training.train import train
 from tests.conftest import tiny_run
@@ -43,7 +44,7 @@ def test_a_packed_archive_imports_into_an_empty_store(records, tmp_path):
     for record in records:
         cfg_path = next(p for p in target.root.glob("*.json") if record["config_hash"][:12]
                         in p.name)
-        assert json.loads(cfg_path.read_text()) == json.loads(json.dumps(record))
+        assert json.loads(cfg_path.read_text()) == sealed(json.loads(json.dumps(record)))
     again = import_archives([tmp_path / "r.tar.gz"], target)
     assert not again.imported and len(again.present) == 2
 
@@ -88,3 +89,18 @@ def test_importing_a_missing_archive_is_one_line_exit_2(data_dir, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "archive missing.tar.gz does not exist" in err and err.count("\n") == 1, err
+
+
+def test_replace_refuses_a_damaged_member_whose_config_still_hashes_right(records, tmp_path):
+    store = ResultStore(tmp_path / "s")
+    store.save(records[0])
+    pack([records[0]], store, tmp_path / "r.tar.gz")
+    with tarfile.open(tmp_path / "r.tar.gz") as tar:
+        member = tar.getmembers()[0]
+        damaged = json.loads(tar.extractfile(member).read())
+    damaged["final"]["3"]["char_acc"] = 1.0
+    damaged["history"][-1]["eval"] = damaged["final"]
+    write_tar(tmp_path / "d.tar.gz", {member.name: json.dumps(damaged).encode()})
+    with pytest.raises(ConfigError, match=f"member {member.name}: field content_digest"):
+        import_archives([tmp_path / "d.tar.gz"], store, replace=True)
+    assert store.records() == [sealed(records[0])]

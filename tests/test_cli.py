@@ -59,3 +59,24 @@ def test_train_then_reuse_then_eval_from_the_command_line(tmp_path):
     ev = run_cli("eval", "--run", key, "--lengths", "5", "--decoding", "greedy", env_dir=tmp_path)
     assert ev.returncode == 0, ev.stderr
     assert "decoding greedy" in ev.stdout and "\n     5" in ev.stdout
+
+
+def test_eval_save_refuses_a_record_outside_the_store_before_evaluating(tmp_path, monkeypatch,
+                                                                       capsys):
+    from artrm import cli
+    from artrm.config import ExecConfig
+    from artrm.results.store import ResultStore
+    from artrm.running.grid import run_or_load
+    from tests.conftest import tiny_run
+
+    other = ResultStore(tmp_path / "other" / "runs")
+    record, _ = run_or_load(tiny_run("gpt", "copy", steps=4), ExecConfig(progress=False), other,
+                            checkpoints=tmp_path / "other" / "checkpoints")
+    path = other.path_for(tiny_run("gpt", "copy", steps=4))
+    monkeypatch.setattr(cli, "reevaluate", lambda *a, **k: pytest.fail("evaluated"))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["eval", "--run", str(path), "--lengths", "3", "--save"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1
+    assert f"--run {path} is outside the store" in err
+    assert not list(ResultStore().root.glob("*.json"))

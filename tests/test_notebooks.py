@@ -13,16 +13,23 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from artrm.book import chapter as chapter_module
 from artrm.book.notebooks import (
+    SOURCE_DIR,
     NotebookFailed,
+    current_env_kernel,
     notebook_names,
+    parameters_cell,
     run_in_place,
+    run_notebook,
     run_notebooks,
     select,
     with_values,
 )
+from artrm.book.template import VALIDATE_SOURCE
 from artrm.cli import main
 from artrm.errors import ConfigError
+from artrm.paths import REPO
 
 
 def write_notebook(folder: Path, name: str, *code: str) -> Path:
@@ -153,3 +160,60 @@ def test_in_place_replaces_the_sources_by_their_executed_copies(tmp_path):
     cells = nbformat.read(source, as_version=4).cells
     assert cells[1].source == 'profile = "smoke"\ndevice = "cpu"'  # one parameters cell
     assert stdout_of(tmp_path / "01_dense.ipynb") == ""
+
+
+BAD_PARAMETERS = [
+    ({"seeds": "abc"}, "seeds must be a non-empty list of integers such as [1337]; got 'abc'"),
+    ({"device": 5}, "device must be a string; got 5"),
+    ({"profile": 123}, "profile must be a string; got 123"),
+    ({"seeds": [True]}, "seeds must be a non-empty list of integers"),
+    ({"stored_only": "yes"}, "stored_only must be True or False; got 'yes'"),
+    ({"force_retrain": True, "stored_only": True}, "force_retrain and stored_only exclude"),
+    ({"prfile": "cpu"}, "notebook parameter must be one of profile, device, tasks, seeds, "
+                        "force_retrain, stored_only; got 'prfile'"),
+]
+
+
+@pytest.mark.parametrize("values,message", BAD_PARAMETERS)
+def test_bad_notebook_parameters_are_one_line_naming_the_parameter(values, message):
+    namespace = {"profile": "smoke", "device": "cpu", "chapter": chapter_module, **values}
+    with pytest.raises(ConfigError) as info:
+        chapter_module.parameters(namespace)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_artrm_stored_only_must_be_1_0_or_empty(monkeypatch):
+    monkeypatch.setenv("ARTRM_STORED_ONLY", "yes")
+    with pytest.raises(ConfigError, match="ARTRM_STORED_ONLY must be 1 .* or 0; got 'yes'"):
+        chapter_module.parameters({"profile": "smoke"})
+
+
+def test_a_bad_artrm_stored_only_stops_the_cli_before_any_notebook_runs(monkeypatch, tmp_path,
+                                                                       capsys):
+    monkeypatch.setenv("ARTRM_STORED_ONLY", "yes")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["notebooks", "--profile", "smoke", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "ARTRM_STORED_ONLY" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("values,message", [BAD_PARAMETERS[0], BAD_PARAMETERS[-1]])
+def test_papermill_shows_a_bad_parameter_as_the_check_cells_one_line_error(values, message,
+                                                                          tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # the kernel imports this checkout's artrm
+    source = write_notebook(tmp_path, "01_dense", VALIDATE_SOURCE, "print('never runs')")
+    with current_env_kernel(), pytest.raises(NotebookFailed) as failure:
+        run_notebook("01_dense", source, tmp_path, tmp_path, {"profile": "smoke", **values})
+    assert f"failed in cell 2: ConfigError: {message} (executed copy" in str(failure.value)
+    cells = nbformat.read(failure.value.output, as_version=4).cells
+    error = next(o for c in cells if c.cell_type == "code" for o in c.outputs
+                 if o.output_type == "error")
+    assert (error.ename, error.evalue) == ("ConfigError", message)  # the cell's one-line error
+
+
+def test_every_notebook_checks_its_parameters_right_after_its_parameters_cell():
+    for path in sorted(SOURCE_DIR.glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        after = cells[parameters_cell(path) + 1]
+        assert after.source == VALIDATE_SOURCE and not after.outputs, path.name

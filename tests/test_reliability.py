@@ -4,6 +4,7 @@ kill -9 and resume, divergence, stale temporaries, and the schema-1 migration.""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import signal
@@ -17,9 +18,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from artrm import cli as cli_module
+from artrm import paths
+from artrm.cli import main
 from artrm.config import EvalConfig, ExecConfig, OptimConfig
 from artrm.errors import ConfigError
 from artrm.experiments.profiles import SMOKE
+from artrm.results import atomic
+from artrm.results.archive import pack
 from artrm.results.migrate import migrate_store, v1_hash
 from artrm.results.store import ResultStore
 from artrm.run_config import RunConfig
@@ -291,7 +297,8 @@ def test_schema_1_records_migrate_after_their_old_hash_is_verified(data_dir):
     assert migrate_store(runs, data_dir / "checkpoints") == (1, 1)
     migrated = ResultStore().find(cfg)
     assert migrated["migrated_from"]["config_hash"] == old["config_hash"]
-    assert {k: v for k, v in migrated.items() if k != "migrated_from"} == record
+    assert {k: v for k, v in migrated.items() if k not in ("migrated_from", "content_digest")} \
+        == record
     assert checkpoint_path(cfg).exists() and not old_ckpt.exists()
     reevaluate(migrated, lengths=(3,))  # the moved checkpoint is this run's
 
@@ -304,3 +311,103 @@ def test_a_schema_1_record_whose_hash_does_not_rederive_is_not_migrated(data_dir
     (runs / "gpt-copy-s7-000000000000.json").write_text(json.dumps(record))
     with pytest.raises(ConfigError, match="does not re-derive"):
         migrate_store(runs, data_dir / "checkpoints")
+
+
+# -- write failures ------------------------------------------------------------------------------
+def fail_with(monkeypatch, code: int) -> None:
+    """Every atomic write of this test fails with OSError `code` (as a full disk would)."""
+    def failing(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(atomic.os, "replace", failing)
+
+
+def test_a_full_disk_during_training_is_one_line_and_leaves_no_checkpoint_folder(data_dir,
+                                                                                 monkeypatch):
+    fail_with(monkeypatch, errno.ENOSPC)
+    with pytest.raises(ConfigError, match=r"cannot write .*checkpoint\.pt: no space left"):
+        run_or_load(tiny_run("gpt_level1", "copy", steps=4), QUIET, ResultStore())
+    assert not (data_dir / "checkpoints").exists()
+    assert not list(data_dir.rglob("*.tmp")) and not list(data_dir.rglob("*.json"))
+
+
+@pytest.mark.parametrize("code,advice", [
+    (errno.ENOSPC, "no space left on its device"),
+    (errno.EROFS, "read-only file system; set ARTRM_DATA"),
+    (errno.EACCES, "permission denied"),
+    (errno.ENAMETOOLONG, "the name is too long"),
+    (errno.ELOOP, "symlink loop"),
+    (errno.EISDIR, "it is a folder"),
+])
+def test_a_failed_write_is_one_line_naming_the_path_and_leaves_no_temporary(tmp_path,
+                                                                           monkeypatch, code,
+                                                                           advice):
+    fail_with(monkeypatch, code)
+    path = tmp_path / "new" / "r.json"
+    with pytest.raises(ConfigError) as info:
+        atomic.write_text(path, "{}")
+    assert str(info.value).startswith(f"cannot write {path}: ") and advice in str(info.value)
+    assert "\n" not in str(info.value) and not (tmp_path / "new").exists()
+
+
+def test_a_full_disk_on_import_is_one_line_exit_2_and_writes_nothing(data_dir, tmp_path,
+                                                                    monkeypatch, capsys):
+    record = train(tiny_run("gpt", "copy", steps=4), QUIET, keep_checkpoint=False)
+    pack([record], ResultStore(tmp_path / "elsewhere"), tmp_path / "r.tar.gz")
+    fail_with(monkeypatch, errno.ENOSPC)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import", str(tmp_path / "r.tar.gz")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("artrm: error: cannot write ") and "no space left" in err
+    assert not list((data_dir / "runs").glob("*"))
+
+
+def test_a_record_path_that_is_a_folder_is_refused_before_training(data_dir, monkeypatch):
+    cfg = tiny_run("gpt_level1", "copy", steps=4)
+    ResultStore().path_for(cfg).mkdir(parents=True)
+    calls = steps_trained(monkeypatch)
+    with pytest.raises(ConfigError, match="the run record .* is a folder"):
+        run_or_load(cfg, QUIET, ResultStore())
+    assert not calls
+
+
+def test_an_unwritable_locks_folder_is_refused_before_training(data_dir, monkeypatch):
+    data_dir.mkdir(parents=True)
+    (data_dir / "locks").write_text("a file where the folder should be")
+    calls = steps_trained(monkeypatch)
+    with pytest.raises(ConfigError, match="the locks folder .* cannot be created"):
+        run_or_load(tiny_run("gpt_level1", "copy", steps=4), QUIET, ResultStore())
+    assert not calls
+
+
+def test_eval_save_into_a_read_only_store_is_refused_before_evaluating(data_dir, monkeypatch,
+                                                                      capsys):
+    cfg = tiny_run("gpt_level1", "copy", steps=4)
+    run_or_load(cfg, QUIET, ResultStore())
+    monkeypatch.setattr(paths.os, "access", lambda path, mode: False)  # as chmod a-w would
+    monkeypatch.setattr(cli_module, "reevaluate", lambda *a, **k: pytest.fail("evaluated"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "--run", cfg.hash[:12], "--lengths", "3", "--save"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "is not writable" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["grid", "--profile", "smoke", "--export", "{tmp}/" + "a" * 300 + ".tar.gz"],
+    ["notebooks", "--profile", "smoke", "--out", "{tmp}/" + "b" * 300],
+])
+def test_names_too_long_are_refused_before_any_work(argv, refused, tmp_path):
+    refused([a.format(tmp=tmp_path) for a in argv], "the name is too long")
+
+
+def test_artrm_data_a_dangling_symlink_or_a_loop_is_one_line(tmp_path, monkeypatch):
+    dangling, loop = tmp_path / "dangling", tmp_path / "loop"
+    dangling.symlink_to(tmp_path / "nowhere")
+    loop.symlink_to(loop)
+    monkeypatch.setenv("ARTRM_DATA", str(dangling))
+    with pytest.raises(ConfigError, match="is a symlink to .*nowhere, which does not exist"):
+        paths.data_dir()
+    monkeypatch.setenv("ARTRM_DATA", str(loop))
+    with pytest.raises(ConfigError, match="cannot be used: a symlink loop"):
+        paths.data_dir()

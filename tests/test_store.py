@@ -1,9 +1,11 @@
-"""The results store: config hashes, reuse only on an exact match, atomic writes."""
+"""The results store: config hashes, reuse only on an exact match, atomic writes, a record's
+identity (its file name and content digest)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,7 +14,9 @@ import time
 import pytest
 
 from artrm.config import ArchConfig, ExecConfig
+from artrm.errors import ConfigError
 from artrm.results.atomic import write_bytes
+from artrm.results.schema import BadRecord, content_digest, unsealed
 from artrm.results.store import ResultStore
 from artrm.run_config import RunConfig
 from artrm.running.grid import run_or_load
@@ -98,3 +102,52 @@ def alive(pid: int) -> bool:
             return fh.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_record_copied_under_a_second_name_is_counted_once_and_refused_by_name(data_dir,
+                                                                                capsys):
+    store = ResultStore()
+    cfg = tiny_run("gpt", "copy", steps=4)
+    run_or_load(cfg, ExecConfig(progress=False), store)
+    copy = store.root / f"gpt-copy-s7-{'0' * 12}.json"
+    shutil.copy(store.path_for(cfg), copy)
+    assert len(store.records()) == 1
+    assert "the file name does not match the record's config" in capsys.readouterr().err
+    with pytest.raises(BadRecord, match=f"{copy.name}: the file name does not match"):
+        store.load(str(copy))
+
+
+def test_another_configs_record_under_this_name_is_never_overwritten(data_dir):
+    store = ResultStore()
+    first, _ = run_or_load(tiny_run("gpt", "copy", steps=4), ExecConfig(progress=False), store)
+    other = tiny_run("gpt", "copy", steps=4).replace(seed=8)
+    target = store.path_for(other)
+    shutil.copy(store.path_for(tiny_run("gpt", "copy", steps=4)), target)
+    record = {**first, "config": other.to_dict(), "config_hash": other.hash, "seed": 8}
+    with pytest.raises(ConfigError, match="holds the record of another config"):
+        store.save(record)
+    assert json.loads(target.read_text())["config_hash"] == first["config_hash"]
+
+
+def test_a_damaged_record_is_caught_by_its_content_digest(data_dir, capsys):
+    store = ResultStore()
+    cfg = tiny_run("gpt", "copy", steps=4)
+    run_or_load(cfg, ExecConfig(progress=False), store)
+    path = store.path_for(cfg)
+    record = json.loads(path.read_text())
+    assert record["content_digest"] == content_digest(record)
+    record["params"] += 1  # still a valid record, and its config still hashes right
+    path.write_text(json.dumps(record))
+    with pytest.raises(BadRecord, match=f"{path.name}: field content_digest does not match"):
+        store.read(path)
+    assert store.find(cfg) is None and "content_digest" in capsys.readouterr().err
+
+
+def test_a_record_without_a_digest_loads_and_gets_one_when_next_saved(data_dir):
+    store = ResultStore()
+    cfg = tiny_run("gpt", "copy", steps=4)
+    record, _ = run_or_load(cfg, ExecConfig(progress=False), store)
+    store.path_for(cfg).write_text(json.dumps(unsealed(record)))  # as committed records are
+    assert unsealed(store.find(cfg)) == unsealed(record)
+    store.save(store.find(cfg))
+    assert json.loads(store.path_for(cfg).read_text())["content_digest"] == content_digest(record)

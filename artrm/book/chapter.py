@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
-from artrm.config import ExecConfig
+from artrm.config import ExecConfig, checked
 from artrm.data.tasks import task_names
 from artrm.errors import ConfigError, check_choice
-from artrm.experiments.profiles import Profile, get_profile
+from artrm.experiments.profiles import PROFILES, Profile, get_profile
 from artrm.experiments.study import every_study_config, study_configs, sweep_steps, variant_of
 from artrm.models.ladder import model_names, rung
 from artrm.results.store import Record, ResultStore
@@ -27,6 +29,7 @@ from artrm.training.reevaluate import reevaluate, save_evaluations, stored_evalu
 from artrm.training.runtime import resolve_device
 
 STORED_ONLY_ENV = "ARTRM_STORED_ONLY"
+PARAMETERS = ("profile", "device", "tasks", "seeds", "force_retrain", "stored_only")
 GPU_NOTE = "they need a GPU: see bench/NOTES.md"
 
 
@@ -87,9 +90,8 @@ def chapter(profile: str = "cpu", device: str = "cpu", tasks: list[str] | None =
             seeds: list[int] | None = None, force_retrain: bool = False,
             stored_only: bool = False) -> Chapter:
     """Check a notebook's parameters; a bad value stops with a message naming it."""
-    for name, value in (("profile", profile), ("device", device)):
-        if not isinstance(value, str):
-            raise ConfigError(f"{name} must be a string such as \"cpu\"; got {value!r}")
+    checked("profile", profile, str, {"choices": tuple(PROFILES)})
+    checked("device", device, str, {})
     p = get_profile(profile)
     resolve_device(ExecConfig(device=device).device)
     if tasks is not None:
@@ -112,6 +114,19 @@ def chapter(profile: str = "cpu", device: str = "cpu", tasks: list[str] | None =
                           f"trains nothing; {STORED_ONLY_ENV}=1 sets it)")
     return Chapter(p, device, tuple(tasks or p.tasks), tuple(seeds or p.seeds), force_retrain,
                    stored_only)
+
+
+def parameters(namespace: Mapping[str, Any]) -> Chapter:
+    """The notebook's Chapter from its namespace: `globals()` in the cell after the parameters
+    cell, where papermill's injected values have landed. A name defined there that is not a
+    parameter (a misspelt injected one, which papermill only warns about) is refused; the
+    values are checked by `chapter`, before any work."""
+    hidden = namespace["get_ipython"]().user_ns_hidden if "get_ipython" in namespace else {}
+    names = [name for name, value in namespace.items() if not name.startswith("_")
+             and name not in hidden and not isinstance(value, ModuleType)]
+    for name in names:
+        check_choice("notebook parameter", name, PARAMETERS)
+    return chapter(**{name: namespace[name] for name in names})
 
 
 def _names(configs: list[RunConfig]) -> str:

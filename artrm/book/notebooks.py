@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from artrm.book.chapter import STORED_ONLY_ENV
+from artrm.book.chapter import STORED_ONLY_ENV, stored_only_forced
 from artrm.book.template import (
     BOOK,
     SOURCE_DIR,
@@ -39,6 +39,7 @@ from artrm.config import ExecConfig
 from artrm.errors import ConfigError, check_choice
 from artrm.experiments.profiles import get_profile
 from artrm.paths import check_writable
+from artrm.results.atomic import make_folder, writing
 from artrm.training.runtime import resolve_device
 
 CHAPTERS_DIR = BOOK / "chapters"
@@ -127,8 +128,10 @@ def source_path(name: str, src_dir: Path, generated: Path) -> Path:
 
 
 def check_inputs(profile: str, device: str, sources: dict[str, Path]) -> None:
-    """Everything that can be wrong before a notebook runs: profile, device, files, tags."""
+    """Everything that can be wrong before a notebook runs: profile, device, ARTRM_STORED_ONLY,
+    files, tags."""
     get_profile(profile)
+    stored_only_forced()
     resolve_device(ExecConfig(device=device).device)
     for name, path in sources.items():
         if not path.is_file():
@@ -221,8 +224,9 @@ def run_notebooks(profile: str, device: str, out_dir: Path = CHAPTERS_DIR,
             current_env_kernel(), environment(STORED_ONLY_ENV, "1" if stored_only else None):
         sources = {name: source_path(name, src_dir, Path(generated)) for name in selected}
         check_inputs(profile, device, sources)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        copy_assets(src_dir, out_dir)
+        make_folder(out_dir)
+        with writing(out_dir):
+            copy_assets(src_dir, out_dir)
         for i, (name, source) in enumerate(sources.items(), 1):
             t0 = time.perf_counter()
             run_notebook(name, source, src_dir, out_dir, {"profile": profile, "device": device})

@@ -193,6 +193,11 @@ def _figure(source: str, name: str, caption: str) -> nbformat.NotebookNode:
         "figure": {"name": name, "caption": caption}}})
 
 
+VALIDATE_SOURCE = "from artrm.book import chapter\n\nch = chapter.parameters(globals())"
+"""The cell after every notebook's parameters cell: the parameters (papermill's injected ones
+included) checked before any work, unknown names refused."""
+
+
 def parameters_source() -> str:
     return "\n".join([
         f'profile = "cpu"  # {" | ".join(PROFILES)}',
@@ -220,10 +225,9 @@ def chapter_notebook(model: str, source: RungSource | None = None) -> nbformat.N
                           f"{source.what_changes}"),
         new_markdown_cell(PARAMETERS_TEXT),
         new_code_cell(parameters_source(), metadata={"tags": ["parameters"]}),
-        new_code_cell("from artrm.book import chapter, ladder, listing, plots, prose, report\n"
-                      "from artrm.experiments.profiles import PAPER\n\n"
-                      "ch = chapter.chapter(profile, device, tasks, seeds, force_retrain,\n"
-                      "                     stored_only)\nprint(ch)"),
+        new_code_cell(VALIDATE_SOURCE),
+        new_code_cell("from artrm.book import ladder, listing, plots, prose, report\n"
+                      "from artrm.experiments.profiles import PAPER\n\nprint(ch)"),
         new_markdown_cell((CODE_TEXT if before else CODE_TEXT_FIRST).format(
             display=cls.display)),
         new_code_cell(f"listing.show({listed})"),
@@ -258,7 +262,7 @@ def chapter_notebook(model: str, source: RungSource | None = None) -> nbformat.N
         new_markdown_cell(VERSUS_TEXT if before else VERSUS_TEXT_FIRST),
         new_code_cell(f"report.versus(final, {model!r}, {before!r})"),
         new_markdown_cell(TAKEAWAYS_TEXT),
-        new_code_cell(f"prose.takeaways(final, runs, {model!r}, {before!r})"),
+        new_code_cell(f"prose.takeaways(final, runs, {model!r}, {before!r}, decoding=\"sample\")"),
     ]
     if source.takeaways:
         cells.append(new_markdown_cell(f"And from the design of the rung:\n\n{source.takeaways}"))

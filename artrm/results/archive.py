@@ -3,7 +3,8 @@
 
 An archive holds JSON records only, named as the store names them. Reading never extracts
 to disk (no member can write outside the store). Every member is parsed strictly and
-validated (`artrm.results.schema`; schema-1 records are migrated, their old hash verified),
+validated (`artrm.results.schema`; schema-1 records are migrated, their old hash verified,
+and a record's content digest must match its content),
 and a bad member, a truncated or foreign archive stops the import with one line naming it,
 before anything is written.
 """
@@ -17,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from artrm.errors import ConfigError
+from artrm.paths import check_file_writable
 from artrm.results.atomic import write_bytes
 from artrm.results.migrate import migrate_record
-from artrm.results.schema import MAX_BYTES, BadRecord, Record, dumps, parse
+from artrm.results.schema import MAX_BYTES, BadRecord, Record, dumps, parse, sealed, unsealed
 from artrm.results.store import ResultStore
 from artrm.run_config import RunConfig
 
@@ -28,12 +30,11 @@ MAX_MEMBERS = 100_000
 
 def pack(records: list[Record], store: ResultStore, path: Path) -> int:
     """Write `records` as the .tar.gz `path` (atomically); returns its size in bytes."""
-    if path.is_dir():
-        raise ConfigError(f"--export must name a file; {path} is a folder")
+    check_file_writable(path, "--export")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for record in sorted(records, key=lambda r: r["config_hash"]):
-            data = dumps(record).encode()
+            data = dumps(sealed(record)).encode()
             info = tarfile.TarInfo(store.path_for(RunConfig.from_dict(record["config"])).name)
             info.size, info.mode = len(data), 0o644
             tar.addfile(info, io.BytesIO(data))
@@ -88,7 +89,7 @@ def import_archives(paths: list[Path], store: ResultStore, replace: bool = False
             if stored is None:
                 store.save(record)
                 report.imported.append(name)
-            elif replace and stored != record:
+            elif replace and unsealed(stored) != unsealed(record):
                 store.save(record)
                 report.replaced.append(name)
             else:

@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from artrm.results.atomic import make_folder, writing
+
 Log = Callable[[str], None]
 
 
@@ -20,8 +22,9 @@ Log = Callable[[str], None]
 def held(path: Path, what: str, log: Log | None = None) -> Iterator[None]:
     """Hold the lock `path` (created if missing); if another process holds it, say so with
     `log` (naming `what` and the holder's pid) and wait for it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    make_folder(path.parent)
+    with writing(path):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

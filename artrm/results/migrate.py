@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from artrm.results.atomic import torch_save, write_text
-from artrm.results.schema import SCHEMA, BadRecord, Record, dumps, parse, validate
+from artrm.results.schema import SCHEMA, BadRecord, Record, dumps, parse, sealed, validate
 from artrm.run_config import RunConfig
 
 V1_DEFAULTS: dict[str, Any] = {
@@ -89,7 +89,7 @@ def migrate_store(runs: Path, checkpoints: Path) -> tuple[int, int]:
     for path, old, record in todo:
         cfg = RunConfig.from_dict(record["config"])
         new_path = path.with_name(f"{cfg.model}-{cfg.task}-s{cfg.seed}-{cfg.hash[:12]}.json")
-        write_text(new_path, dumps(record))
+        write_text(new_path, dumps(sealed(record)))
         if new_path != path:
             path.unlink()
         moved += migrate_checkpoint(checkpoints / old[:16] / "checkpoint.pt", cfg)

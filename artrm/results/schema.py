@@ -1,10 +1,13 @@
 """The one check of a run record, used wherever a record enters: store reads, `import`,
 `eval`, the notebooks. A record that fails raises `BadRecord`, whose message names the file
 and the field; numbers must be finite and of the right type; the config must be valid here
-and produce the record's hash."""
+and produce the record's hash. A record carries `content_digest`, the sha256 of its whole
+content, written on every save and checked on every read (records stored before it existed
+have none, and get it when next saved); a stored record's file name must be its config's."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -49,6 +52,38 @@ def dumps(record: Record) -> str:
     return NUMBER_LIST.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text) + "\n"
 
 
+def content_digest(record: Record) -> str:
+    """sha256 of the canonical JSON of `record` without its `content_digest` field."""
+    body = {k: v for k, v in record.items() if k != "content_digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sealed(record: Record) -> Record:
+    """`record` with the digest of its current content (added on every save)."""
+    return {**record, "content_digest": content_digest(record)}
+
+
+def unsealed(record: Record) -> Record:
+    """`record` without its digest: two records are the same run result when these agree."""
+    return {k: v for k, v in record.items() if k != "content_digest"}
+
+
+def record_name(cfg: RunConfig) -> str:
+    """The file name of the record of `cfg`: `<model>-<task>-s<seed>-<hash12>.json`."""
+    return f"{cfg.model}-{cfg.task}-s{cfg.seed}-{cfg.hash[:12]}.json"
+
+
+def check_name(record: Record, name: str) -> Record:
+    """`record` if `name` is its file name; else BadRecord (a copy under another name, or
+    another run's record under this one)."""
+    expected = record_name(RunConfig.from_dict(record["config"]))
+    if name != expected:
+        raise BadRecord(f"{name}: the file name does not match the record's config (its name "
+                        f"is {expected}); rename or remove the file")
+    return record
+
+
 def validate(record: Any, where: str) -> Record:
     """`record` if it is a complete, consistent run record of this schema; else BadRecord."""
     def need(cond: bool, field: str, what: str) -> None:
@@ -59,6 +94,8 @@ def validate(record: Any, where: str) -> Record:
     schema = record.get("schema")
     need(schema == SCHEMA, "schema", f"must be {SCHEMA}; got {schema!r}"
          + (" (run `python -m artrm migrate`)" if schema == 1 else ""))
+    need("content_digest" not in record or record["content_digest"] == content_digest(record),
+         "content_digest", "does not match the record's content (damaged or edited)")
     need(isinstance(record.get("config_hash"), str) and HEX64.fullmatch(record["config_hash"])
          is not None, "config_hash", "must be 64 hex digits")
     try:

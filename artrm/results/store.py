@@ -4,7 +4,9 @@ A record holds the full config and its hash, model, task, seed, metric history, 
 metrics, nominal and realised block passes, parameter count and provenance (device,
 versions, git commit, wall time). Every record read is validated (`artrm.results.schema`); a
 file that fails is reported once and skipped, so one bad file never stops work on the other
-runs. A stored run is reused only when its full config equals the requested one. Writes are
+runs. A record's identity is its content: its file name must be its config's (a copy under
+another name is skipped with a warning, and refused when named), and its content digest must
+match. A stored run is reused only when its full config equals the requested one. Writes are
 atomic and, per run, serialised by a lock.
 """
 
@@ -18,10 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from artrm.errors import ConfigError
-from artrm.paths import check_writable, runs_dir
+from artrm.paths import check_file_writable, check_writable, runs_dir
 from artrm.results import locks
 from artrm.results.atomic import remove_stale_temps, write_text
-from artrm.results.schema import BadRecord, Record, dumps, parse, validate
+from artrm.results.schema import (
+    BadRecord,
+    Record,
+    check_name,
+    dumps,
+    parse,
+    record_name,
+    sealed,
+    validate,
+)
 from artrm.run_config import RunConfig
 
 Warn = Callable[[str], None]
@@ -44,19 +55,29 @@ class ResultStore:
     # -- names ---------------------------------------------------------------------------------
     def path_for(self, cfg: RunConfig) -> Path:
         """`<model>-<task>-s<seed>-<hash12>.json` from a validated config, inside the store."""
-        path = self.root / f"{cfg.model}-{cfg.task}-s{cfg.seed}-{cfg.hash[:12]}.json"
+        path = self.root / record_name(cfg)
         if path.resolve().parent != self.root.resolve():
             raise ConfigError(f"record name {path.name!r} would leave the store {self.root}")
         return path
 
     # -- reading -------------------------------------------------------------------------------
     def read(self, path: Path) -> Record:
-        """The validated record in `path`; BadRecord names the file and the field."""
+        """The validated record in `path`, whose name must be its config's; BadRecord names
+        the file and the field."""
+        return check_name(self._content(path), path.name)
+
+    @staticmethod
+    def _content(path: Path) -> Record:
+        """The validated record in `path`, whatever the file's name."""
         try:
             data = path.read_bytes()
         except OSError as err:
             raise BadRecord(f"{path.name}: cannot be read ({err.strerror})") from None
         return validate(parse(data, path.name), path.name)
+
+    def inside(self, path: Path) -> bool:
+        """Whether `path` is a file name in this store's folder."""
+        return path.resolve().parent == self.root.resolve()
 
     def _read_or_warn(self, path: Path) -> Record | None:
         try:
@@ -125,11 +146,29 @@ class ResultStore:
         check_writable(self.root, "the results folder")
         check_writable(self.locks, "the locks folder")
 
+    def check_save(self, cfg: RunConfig) -> Path:
+        """Where the record of `cfg` is saved, checked before any work: the store writable,
+        the record path a file; ConfigError otherwise."""
+        self.check_writable()
+        path = self.path_for(cfg)
+        check_file_writable(path, "the run record")
+        return path
+
     def save(self, record: Record) -> Path:
-        """Validate and write `record` atomically (callers hold `record_lock` when they
-        read-modify-write)."""
-        validate(record, "the record to save")
-        path = self.path_for(RunConfig.from_dict(record["config"]))
+        """Validate and write `record` with its content digest, atomically (callers hold
+        `record_lock` when they read-modify-write); another config's valid record filed
+        under its name is never overwritten."""
+        record = validate(sealed(record), "the record to save")
+        path = self.check_save(RunConfig.from_dict(record["config"]))
+        try:
+            there = self._content(path) if path.exists() else None
+        except BadRecord:
+            there = None  # a damaged file (reported when read): the new record replaces it
+        if there is not None and there["config"] != record["config"]:
+            raise ConfigError(f"{path} holds the record of another config "
+                              f"({there['config_hash'][:12]}); move it to "
+                              f"{record_name(RunConfig.from_dict(there['config']))} or remove "
+                              f"it")
         write_text(path, dumps(record))
         return path
 

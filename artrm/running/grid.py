@@ -28,6 +28,7 @@ from artrm.config import ExecConfig
 from artrm.errors import ConfigError, check_choice
 from artrm.experiments.profiles import Profile
 from artrm.paths import check_writable, checkpoints_dir
+from artrm.results.schema import sealed
 from artrm.results.store import Record, ResultStore
 from artrm.run_config import RunConfig
 from artrm.running.ray_backend import run_on_ray
@@ -61,7 +62,7 @@ def run_or_load(cfg: RunConfig, exe: ExecConfig, store: ResultStore, label: str 
     `force` trains again from step 0."""
     if not force and (record := store.find(cfg)) is not None:
         return record, "loaded"
-    store.check_writable()
+    store.check_save(cfg)  # writable, and the record path a file: before training
     check_writable((checkpoints or checkpoints_dir()), "the checkpoints folder")
     ckpt = checkpoint_path(cfg, checkpoints)
     if not force and ckpt.exists():  # a bad checkpoint is refused before anything is written
@@ -75,6 +76,7 @@ def run_or_load(cfg: RunConfig, exe: ExecConfig, store: ResultStore, label: str 
             record, how = train(cfg, exe, checkpoints=checkpoints, label=label, fresh=force), \
                 "trained"
         with store.record_lock(cfg):
+            record = sealed(record)  # as stored
             store.save(record)
     return record, how
 

@@ -15,7 +15,7 @@ from artrm.config import DECODINGS
 from artrm.errors import ConfigError, check_choice
 from artrm.models import ARModel, build_model
 from artrm.models.ladder import rung
-from artrm.results.schema import Record
+from artrm.results.schema import Record, sealed, unsealed
 from artrm.results.store import ResultStore
 from artrm.run_config import RunConfig, check_fits
 from artrm.training.evaluate import evaluate, inference_steps
@@ -91,7 +91,7 @@ def derived_record(source: Record, cfg: RunConfig, device: str = "cpu") -> Recor
         metrics = evaluate(model, cfg.task, e.lengths, e.n_problems, cfg.seed, e.decoding,
                            round_id=step)
     history = source["history"][:-1] + [{**source["history"][-1], "eval": metrics}]
-    return {**source, "config_hash": cfg.hash, "config": cfg.to_dict(), "final": metrics,
+    return {**unsealed(source), "config_hash": cfg.hash, "config": cfg.to_dict(), "final": metrics,
             "history": history,
             "derived_from": {"config_hash": source["config_hash"],
                              "note": "trained weights of that run, evaluated again; periodic "
@@ -119,6 +119,6 @@ def save_evaluations(store: ResultStore, record: Record, entries: list[dict[str,
         current = store.find(cfg) or record
         kept = [e for e in current.get("evaluations", [])
                 if not any(same_evaluation(e, new) for new in entries)]
-        current = {**current, "evaluations": kept + entries}
+        current = sealed({**current, "evaluations": kept + entries})  # as stored
         store.save(current)
     return current
