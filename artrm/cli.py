@@ -31,7 +31,14 @@ from artrm.results.migrate import migrate_store
 from artrm.results.store import ResultStore
 from artrm.running.budget import report as budget_report
 from artrm.running.budget import run_budgeted
-from artrm.running.grid import BACKENDS, check_feasible, run_grid, run_or_load
+from artrm.running.grid import (
+    BACKENDS,
+    MAX_WORKERS,
+    WorkerDied,
+    check_feasible,
+    run_grid,
+    run_or_load,
+)
 from artrm.running.resources import announcement, check_fits_memory
 from artrm.training.reevaluate import reevaluate, save_evaluations
 from artrm.training.train import Interrupted
@@ -246,8 +253,8 @@ def grid_configs(args: argparse.Namespace, profile: Profile) -> list[RunConfig]:
 def cmd_grid(args: argparse.Namespace) -> None:
     profile = get_profile(args.profile)
     configs = grid_configs(args, profile)
-    if args.workers < 1:
-        raise ConfigError(f"workers must be at least 1; got {args.workers}")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise ConfigError(f"workers must lie in [1, {MAX_WORKERS}]; got {args.workers}")
     if args.backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {args.backend!r}")
     if args.time_budget is not None and not 0 < args.time_budget < 1e7:
@@ -355,5 +362,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(str(err))
     except Interrupted as err:
         fail(str(err), code=err.exit_code)
+    except WorkerDied as err:
+        fail(str(err), code=1)
     except KeyboardInterrupt:  # SIGINT outside training (loading, saving): nothing half-written
         fail("interrupted by SIGINT", code=130)

@@ -38,6 +38,8 @@ BAD = [
     (["grid", "--profile", "cpu", "--models", "gpt", "bert"], "model must be one of"),
     (["grid", "--profile", "paper", "--device", "cpu"], "profile paper needs a GPU"),
     (["eval", "--run", "ffffffff"], "--run must name one stored run"),
+    (["grid", "--profile", "smoke", "--workers", "400"], "workers must lie in [1, 256]; got 400"),
+    (["grid", "--profile", "smoke", "--workers", "0"], "workers must lie in [1, 256]; got 0"),
     (["train", "--model", "gpt", "--task", "copy", "--steps", "ten"], "invalid int value"),
 ]
 

@@ -220,6 +220,56 @@ def test_a_signal_stops_the_grid_from_dispatching(data_dir):
     assert started <= 4 < len(SMOKE.configs())  # two running runs (and no more) were started
 
 
+def test_a_pool_with_more_worker_slots_than_a_pipe_holds_exits():
+    """400 slots once filled a multiprocessing queue past its pipe's capacity: the grid
+    finished its runs and never exited."""
+    code = ("from artrm.config import ExecConfig\n"
+            "from artrm.running.grid import worker_exec, worker_pool\n"
+            "with worker_pool(ExecConfig(progress=False), 400) as pool:\n"
+            "    print(pool.submit(worker_exec).result().threads)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0 and done.stdout.strip() == "1", done.stderr
+
+
+def test_a_grid_runs_no_more_workers_than_runs(data_dir, monkeypatch):
+    from artrm.running import grid
+
+    sizes: list[int] = []
+    real = grid.worker_pool
+    monkeypatch.setattr(grid, "worker_pool", lambda exe, n: sizes.append(n) or real(exe, n))
+    configs = [tiny_run("gpt", "copy", steps=2).replace(seed=s) for s in (1, 2)]
+    records = grid.run_grid(configs, QUIET, ResultStore(), workers=400, log=lambda _: None)
+    assert sizes == [2] and [r["seed"] for r in records] == [1, 2]
+
+
+def test_a_killed_grid_worker_is_named_and_the_finished_runs_are_kept(data_dir):
+    grid = cli("grid", "--profile", "smoke", "--models", "gpt", "ut", "gpt_level1", "--tasks",
+               "copy", "--workers", "2", "--steps", "150", "--eval-every", "150",
+               "--checkpoint-every", "5", data=data_dir)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list((data_dir / "runs").glob("*.json")):
+        time.sleep(0.2)
+    finished = [json.loads(p.read_text()) for p in (data_dir / "runs").glob("*.json")]
+    assert finished and grid.poll() is None
+    workers = subprocess.run(["pgrep", "-P", str(grid.pid)], capture_output=True,
+                             text=True).stdout.split()
+    worker = next(int(p) for p in workers
+                  if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes())
+    os.kill(worker, signal.SIGKILL)
+    _, err = grid.communicate(timeout=180)
+    assert grid.returncode == 1, err
+    [line] = [x for x in err.splitlines() if x.startswith("artrm: error:")]  # (the
+    # resource tracker may warn of the dead worker's semaphore on its own stderr)
+    assert line.startswith("artrm: error: a grid worker died while running ") and \
+        "Traceback" not in err
+    named = line.split(" while running ")[1].split(";")[0]
+    assert named.count(", config ") == 1 and named.split()[0] in ("gpt", "ut", "gpt_level1")
+    assert all(r["config_hash"][:12] not in named for r in finished)
+    kept = [json.loads(p.read_text()) for p in (data_dir / "runs").glob("*.json")]
+    assert {r["config_hash"] for r in finished} <= {r["config_hash"] for r in kept}
+
+
 def test_stale_temporaries_are_removed_when_a_grid_starts(data_dir):
     runs = data_dir / "runs"
     runs.mkdir(parents=True)
