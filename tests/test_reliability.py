@@ -83,6 +83,30 @@ def test_evaluation_only_changes_reevaluate_the_checkpoint(data_dir, monkeypatch
     assert not calls
 
 
+def test_another_evaluation_schedule_is_trained_not_derived(data_dir, monkeypatch, capsys):
+    """Periodic rounds need the weights of earlier steps: a changed --eval-every (or curve
+    lengths) trains, so the record's history holds its own rounds."""
+    from artrm.cli import main
+    cfg = SMOKE.config("gpt_level1", "copy")
+    first, _ = run_or_load(cfg, QUIET, ResultStore())
+    assert [h["step"] for h in first["history"]] == [10, 20]
+    calls = steps_trained(monkeypatch)
+    other = cfg.replace(eval=dataclasses.replace(cfg.eval, every=5))
+    record, how = run_or_load(other, QUIET, ResultStore())
+    assert how == "trained" and len(calls) == 20 and "derived_from" not in record
+    assert [h["step"] for h in record["history"]] == [5, 10, 15, 20]
+    assert ResultStore().find(cfg)["history"] == first["history"]  # the first run is intact
+    curves = cfg.replace(eval=dataclasses.replace(cfg.eval, curve_lengths=(4,)))
+    main(["train", "--model", "gpt_level1", "--task", "copy", "--profile", "smoke",
+          "--curve-lengths", "4", "--no-progress"])
+    assert "re-evaluated" not in capsys.readouterr().out and len(calls) == 40
+    assert set(ResultStore().find(curves)["history"][0]["eval"]) == {"4"}
+    lengths = other.replace(eval=dataclasses.replace(other.eval, lengths=(3, 5)))
+    record, how = run_or_load(lengths, QUIET, ResultStore())  # the final evaluation only
+    assert how == "re-evaluated" and len(calls) == 40
+    assert [h["step"] for h in record["history"]] == [5, 10, 15, 20]
+
+
 def test_equivalent_configs_hash_alike():
     base = tiny_run("ut", "copy")
     same = base.replace(
@@ -169,6 +193,27 @@ def test_eval_refuses_a_checkpoint_that_is_not_at_the_last_step(data_dir, tmp_pa
     (tmp_path / cfg.train_hash[:16] / "checkpoint.pt").replace(checkpoint_path(cfg))
     with pytest.raises(ConfigError, match="is at step 4, not at the run's last step 8"):
         reevaluate(record, lengths=(3,))
+
+
+def test_a_checkpoint_beyond_the_last_step_is_refused_in_one_line(data_dir, capsys):
+    from artrm.cli import main
+    argv = [*SMOKE_TRAIN, "--steps", "4", "--eval-every", "4"]
+    main(argv)
+    capsys.readouterr()
+    record = next((data_dir / "runs").glob("*.json"))
+    cfg = RunConfig.from_dict(json.loads(record.read_text())["config"])
+    record.unlink()
+    state = torch.load(checkpoint_path(cfg), weights_only=True)
+    state["progress"]["step"] = 9
+    torch.save(state, checkpoint_path(cfg))
+    with pytest.raises(ConfigError, match=r"is at step 9, beyond the run's 4 steps; retrain "
+                                          r"with --force"):
+        run_or_load(cfg, QUIET, ResultStore())
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "beyond the run's" in err
+    assert not list((data_dir / "runs").glob("*.json"))
 
 
 # -- interruption --------------------------------------------------------------------------------
