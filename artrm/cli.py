@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from artrm.config import SECTIONS, ExecConfig, RunConfig, field_types
 from artrm.data.tasks import get_task, task_names
-from artrm.errors import ConfigError, check_choice
+from artrm.errors import ConfigError, check_choice, printable
 from artrm.execution.runtime import check_exec, resolve_device
 from artrm.experiments import EXPERIMENTS
 from artrm.experiments.profiles import PROFILES, Profile, get_profile
@@ -50,7 +50,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    print(f"artrm: error: {message}", file=sys.stderr)
+    print(f"artrm: error: {printable(message)}", file=sys.stderr)
     raise SystemExit(code)
 
 

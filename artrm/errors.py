@@ -10,6 +10,12 @@ class ConfigError(ValueError):
     """A parameter has a value artrm cannot use; the message says which and what is allowed."""
 
 
+def printable(text: str) -> str:
+    """`text` with its control characters (newlines included) escaped as Python writes them,
+    so a name echoed in an error line can neither break the line nor forge another."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def check_choice(param: str, value: Any, allowed: Iterable[Any]) -> None:
     allowed = tuple(allowed)
     if value not in allowed:

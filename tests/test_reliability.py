@@ -329,6 +329,26 @@ def test_stale_temporaries_are_removed_when_a_grid_starts(data_dir):
     assert not stale.exists() and fresh.exists()  # a recent one may be a write in progress
 
 
+def test_temporaries_of_dead_writers_are_removed_at_once(data_dir, capsys):
+    from artrm.cli import main
+    from artrm.results.atomic import HOST
+    runs = data_dir / "runs"
+    runs.mkdir(parents=True)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    dead = runs / f".x.json.{HOST}-{ended.pid}.abc.tmp"
+    alive = runs / f".y.json.{HOST}-{os.getpid()}.def.tmp"
+    elsewhere = runs / f".z.json.otherhost-{ended.pid}.ghi.tmp"
+    for tmp in (dead, alive, elsewhere):
+        tmp.write_text("half")
+    assert ResultStore().tidy() == 1
+    assert not dead.exists() and alive.exists() and elsewhere.exists()
+    dead.write_text("half")
+    main([*SMOKE_TRAIN, "--steps", "2", "--eval-every", "2"])  # tidies before training
+    assert "trained" in capsys.readouterr().out
+    assert not dead.exists() and alive.exists() and elsewhere.exists()
+
+
 # -- failures stop early and cleanly ------------------------------------------------------------
 def test_a_non_finite_loss_stops_the_run_and_stores_nothing(data_dir, monkeypatch):
     import artrm.models.base as base

@@ -58,7 +58,7 @@ def read_archive(path: Path) -> list[Record]:
                     raise ConfigError(f"archive {path}: member {name!r} is too large")
                 fh = tar.extractfile(member)
                 assert fh is not None  # a regular file
-                where = f"archive {path.name}: member {name}"
+                where = f"archive {path.name}: member {name!r}"
                 records.append(migrate_record(parse(fh.read(), where), where))
     except (OSError, EOFError, tarfile.TarError, zlib.error) as err:
         raise ConfigError(f"archive {path} cannot be read: {err}") from None
