@@ -93,14 +93,14 @@ def test_importing_a_missing_archive_is_one_line_exit_2(data_dir, capsys):
 def test_a_member_name_cannot_forge_an_error_line(records, tmp_path, data_dir, capsys):
     forged = "r\nartrm: error: all is well\x1b[2K.json"
     write_tar(tmp_path / "bad.tar.gz", {forged: b"{not json"})
-    with pytest.raises(ConfigError, match=r"member 'r\\nartrm: error: all is well\\x1b\[2K"):
+    with pytest.raises(ConfigError, match=r"member r\\nartrm: error: all is well\\x1b\[2K"):
         read_archive(tmp_path / "bad.tar.gz")
     with pytest.raises(SystemExit) as exit_info:
         main(["import", str(tmp_path / "bad.tar.gz")])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1 and "\x1b" not in err, err
     assert err.count("artrm: error:") == 2 and err.startswith("artrm: error: archive ")
-    assert "member 'r\\nartrm: error: all is well\\x1b[2K.json'" in err
+    assert "member r\\nartrm: error: all is well\\x1b[2K.json: not valid JSON" in err
 
 
 def test_error_lines_escape_every_control_character(data_dir, capsys):

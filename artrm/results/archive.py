@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from artrm.config import RunConfig
-from artrm.errors import ConfigError
+from artrm.errors import ConfigError, printable
 from artrm.results.atomic import write_bytes
 from artrm.results.migrate import migrate_record
 from artrm.results.schema import MAX_BYTES, BadRecord, Record, dumps, parse
@@ -58,7 +58,7 @@ def read_archive(path: Path) -> list[Record]:
                     raise ConfigError(f"archive {path}: member {name!r} is too large")
                 fh = tar.extractfile(member)
                 assert fh is not None  # a regular file
-                where = f"archive {path.name}: member {name!r}"
+                where = f"archive {path.name}: member {printable(name)}"
                 records.append(migrate_record(parse(fh.read(), where), where))
     except (OSError, EOFError, tarfile.TarError, zlib.error) as err:
         raise ConfigError(f"archive {path} cannot be read: {err}") from None
