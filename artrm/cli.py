@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from artrm.config import SECTIONS, ExecConfig, field_types
 from artrm.data.tasks import get_task, task_names
-from artrm.errors import ConfigError, check_choice
+from artrm.errors import ConfigError, check_choice, printable
 from artrm.experiments import EXPERIMENTS
 from artrm.experiments.profiles import PROFILES, Profile, get_profile
 from artrm.models.ladder import model_names, rung
@@ -31,7 +31,14 @@ from artrm.results.store import ResultStore
 from artrm.run_config import RunConfig
 from artrm.running.budget import report as budget_report
 from artrm.running.budget import run_budgeted
-from artrm.running.grid import BACKENDS, check_feasible, run_grid, run_or_load
+from artrm.running.grid import (
+    BACKENDS,
+    MAX_WORKERS,
+    WorkerDied,
+    check_feasible,
+    run_grid,
+    run_or_load,
+)
 from artrm.running.resources import announcement, check_fits_memory
 from artrm.training.reevaluate import reevaluate, save_evaluations
 from artrm.training.runtime import check_exec, resolve_device
@@ -44,7 +51,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    print(f"artrm: error: {message}", file=sys.stderr)
+    print(f"artrm: error: {printable(message)}", file=sys.stderr)
     raise SystemExit(code)
 
 
@@ -138,11 +145,10 @@ def make_parser() -> Parser:
     g.add_argument("--tasks", nargs="+", default=None, help=", ".join(task_names()))
     g.add_argument("--seeds", type=int, nargs="+", default=None)
     g.add_argument("--force", action="store_true", help="train every run again from step 0")
-    g.add_argument("--experiment", default="ladder", help=", ".join(EXPERIMENTS) + ": the "
+    g.add_argument("--experiment", default=None, help=", ".join(EXPERIMENTS) + ": the "
                    "ladder, the corrections study (artrm.experiments.study), or the H-L and "
                    "budget analyses (artrm.experiments.sweeps)")
-    g.add_argument("--study", action="store_const", const="study", dest="experiment",
-                   help="the same as --experiment study")
+    g.add_argument("--study", action="store_true", help="the same as --experiment study")
     g.add_argument("--workers", type=int, default=1,
                    help="parallel runs: processes sharing the CPU cores, or the GPUs in turn "
                         "(more workers than GPUs share them)")
@@ -178,8 +184,8 @@ def make_parser() -> Parser:
     e.add_argument("--device", default="cpu", help="cpu, cuda[:i] or auto")
 
     n = sub.add_parser("notebooks", help="execute the book's notebooks with papermill")
-    n.add_argument("--profile", default="cpu", help=", ".join(PROFILES))
-    n.add_argument("--device", default="cpu", help="cpu, cuda[:i] or auto (default: cpu)")
+    n.add_argument("--profile", default=None, help=", ".join(PROFILES) + " (default: cpu)")
+    n.add_argument("--device", default=None, help="cpu, cuda[:i] or auto (default: cpu)")
     n.add_argument("--only", nargs="+", action="extend", default=None, metavar="NAME",
                    help="run only these notebooks (default: all, in book order)")
     n.add_argument("--out", type=Path, default=None,
@@ -205,6 +211,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     device = resolve_device(exe.device)
     check_exec(cfg.precision, exe, device)
     store = ResultStore()
+    if args.label is not None and not args.force and (
+            store.find(cfg) is not None or store.find_training(cfg) is not None):
+        raise ConfigError(f"--label applies to a run being trained; run {cfg.hash[:12]} is "
+                          f"already trained: add --force to train it again with the label")
     check_feasible(profile, [cfg], device, store, args.force)
     note = announcement(check_fits_memory(cfg, device), device)
     if note and (args.force or store.find(cfg) is None):
@@ -223,20 +233,27 @@ def grid_configs(args: argparse.Namespace, profile: Profile) -> list[RunConfig]:
     models = tuple(args.models or ()) or None
     tasks = tuple(args.tasks or ()) or None
     seeds = tuple(args.seeds or ()) or None
-    check_choice("experiment", args.experiment, EXPERIMENTS)
+    if seeds and getattr(args, "run.seed") is not None:
+        raise ConfigError("--seed and --seeds contradict each other: give the seeds with "
+                          "--seeds only")
+    if args.study and args.experiment not in (None, "study"):
+        raise ConfigError(f"--study and --experiment {args.experiment} contradict each "
+                          f"other: give one")
+    experiment = "study" if args.study else args.experiment or "ladder"
+    check_choice("experiment", experiment, EXPERIMENTS)
     for m in models or ():
         rung(m)
     for t in tasks or ():
         get_task(t)
-    if args.experiment == "ladder":
+    if experiment == "ladder":
         configs = profile.configs(models, tasks, seeds)
     else:
-        configs = EXPERIMENTS[args.experiment](profile, seeds, tasks)
+        configs = EXPERIMENTS[experiment](profile, seeds, tasks)
         for name, chosen in (("models", models), ("tasks", tasks)):
             covered = sorted({getattr(c, name[:-1]) for c in configs})
             for value in chosen or ():
                 if value not in covered:
-                    raise ConfigError(f"{name}: the {args.experiment} experiment has no runs of "
+                    raise ConfigError(f"{name}: the {experiment} experiment has no runs of "
                                       f"{value}; it covers {', '.join(covered)}")
         configs = [c for c in configs if (not models or c.model in models)
                    and (not tasks or c.task in tasks)]
@@ -247,8 +264,8 @@ def grid_configs(args: argparse.Namespace, profile: Profile) -> list[RunConfig]:
 def cmd_grid(args: argparse.Namespace) -> None:
     profile = get_profile(args.profile)
     configs = grid_configs(args, profile)
-    if args.workers < 1:
-        raise ConfigError(f"workers must be at least 1; got {args.workers}")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise ConfigError(f"workers must lie in [1, {MAX_WORKERS}]; got {args.workers}")
     if args.backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {args.backend!r}")
     if args.time_budget is not None and not 0 < args.time_budget < 1e7:
@@ -300,11 +317,6 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_eval(args: argparse.Namespace) -> None:
     store = ResultStore()
     record = store.load(args.run)
-    for name in ("lengths", "n_problems"):
-        values = getattr(args, name)
-        for v in ([values] if isinstance(values, int) else values or []):
-            if v < 1:
-                raise ConfigError(f"{name.replace('_', '-')} must be positive; got {v}")
     if args.save:  # before the evaluation, which may take long
         if Path(args.run).suffix == ".json" and not store.inside(Path(args.run)):
             raise ConfigError(f"--run {args.run} is outside the store {store.root}; --save keeps "
@@ -327,16 +339,24 @@ def cmd_notebooks(args: argparse.Namespace) -> None:
     from artrm.book.template import generate
 
     if args.generate:
+        given = [flag for flag, value in (("--only", args.only), ("--profile", args.profile),
+                                          ("--device", args.device), ("--out", args.out),
+                                          ("--stored-only", args.stored_only),
+                                          ("--in-place", args.in_place)) if value]
+        if given:
+            raise ConfigError(f"--generate executes nothing, so {', '.join(given)} would be "
+                              f"ignored: drop them")
         for path in generate():
             print(f"wrote {path}")
         return
     if args.in_place and args.out is not None:
         raise ConfigError("--in-place writes to notebooks/; drop --out")
+    profile, device = args.profile or "cpu", args.device or "cpu"
     try:
         if args.in_place:
-            run_in_place(args.profile, args.device, args.only, stored_only=args.stored_only)
+            run_in_place(profile, device, args.only, stored_only=args.stored_only)
         else:
-            run_notebooks(args.profile, args.device, args.out or CHAPTERS_DIR, args.only,
+            run_notebooks(profile, device, args.out or CHAPTERS_DIR, args.only,
                           stored_only=args.stored_only)
     except NotebookFailed as err:
         fail(str(err), code=1)
@@ -362,5 +382,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(str(err))
     except Interrupted as err:
         fail(str(err), code=err.exit_code)
+    except WorkerDied as err:
+        fail(str(err), code=1)
     except KeyboardInterrupt:  # SIGINT outside training (loading, saving): nothing half-written
         fail("interrupted by SIGINT", code=130)

@@ -121,6 +121,13 @@ def _num(x: float) -> str:
     return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
+def check_param(name: str, value: Any, cls: type, field_name: str) -> Any:
+    """`value` checked against the type and bounds of field `field_name` of config `cls`, and
+    normalised as the config would; a ConfigError names `name`."""
+    meta = next(f.metadata for f in dataclasses.fields(cls) if f.name == field_name)
+    return checked(name, value, field_types(cls)[field_name], meta)
+
+
 @dataclass(frozen=True)
 class ArchConfig(Section):
     """The architecture shared by the ladder, and the compute budget."""

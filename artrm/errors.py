@@ -1,13 +1,41 @@
-"""One error type for bad input, with messages that name the parameter and what is allowed."""
+"""One error type for bad input, with messages that name the parameter and what is allowed, and
+the one-line form of a failed write."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 
 class ConfigError(ValueError):
     """A parameter has a value artrm cannot use; the message says which and what is allowed."""
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters (newlines included) escaped as Python writes them,
+    so a name echoed in an error line can neither break the line nor forge another."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+ADVICE = {
+    errno.ENOSPC: "no space left on its device; free some space and run again",
+    errno.EDQUOT: "the disk quota is exhausted; free some space and run again",
+    errno.EROFS: "it is on a read-only file system; set ARTRM_DATA to a writable folder",
+    errno.EACCES: "permission denied; make it writable or set ARTRM_DATA to a writable folder",
+    errno.EPERM: "permission denied; make it writable or set ARTRM_DATA to a writable folder",
+    errno.ENAMETOOLONG: "the name is too long; choose a shorter one",
+    errno.ELOOP: "too many levels of symbolic links (a symlink loop); fix or remove the link",
+    errno.EISDIR: "it is a folder; name a file or remove the folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+}
+
+
+def write_error(path: Path | str, err: OSError) -> ConfigError:
+    """The one-line ConfigError for a write of `path` that failed with `err`."""
+    why = ADVICE.get(err.errno or 0, err.strerror or str(err))
+    return ConfigError(f"cannot write {path}: {why}")
 
 
 def check_choice(param: str, value: Any, allowed: Iterable[Any]) -> None:

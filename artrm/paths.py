@@ -6,8 +6,7 @@ import errno
 import os
 from pathlib import Path
 
-from artrm.errors import ConfigError
-from artrm.results.atomic import write_error
+from artrm.errors import ConfigError, write_error
 
 REPO = Path(__file__).resolve().parents[1]
 NAME_MAX = 255  # bytes of one file name on the file systems artrm writes to

@@ -128,6 +128,19 @@ class RunConfig:
     def same_training(self, other: RunConfig) -> bool:
         return self.train_hash == other.train_hash
 
+    @property
+    def eval_schedule(self) -> tuple[int, tuple[int, ...] | None]:
+        """When and at which lengths the periodic evaluation rounds run (`eval.every`,
+        `eval.curve_lengths`): a record's history holds them, and they need the weights of
+        earlier steps."""
+        return self.eval.every, self.eval.curve_lengths
+
+    def derivable_from(self, other: RunConfig) -> bool:
+        """Whether `other`'s trained run serves this one by evaluating its final weights
+        again: the same training and the same periodic rounds; only the final evaluation
+        (lengths, decoding, n_problems) differs."""
+        return self.same_training(other) and self.eval_schedule == other.eval_schedule
+
 
 def section_from_dict(name: str, value: Any) -> Section:
     cls = SECTIONS[name]

@@ -104,3 +104,24 @@ def test_replace_refuses_a_damaged_member_whose_config_still_hashes_right(record
     with pytest.raises(ConfigError, match=f"member {member.name}: field content_digest"):
         import_archives([tmp_path / "d.tar.gz"], store, replace=True)
     assert store.records() == [sealed(records[0])]
+
+
+def test_a_member_name_cannot_forge_an_error_line(records, tmp_path, data_dir, capsys):
+    forged = "r\nartrm: error: all is well\x1b[2K.json"
+    write_tar(tmp_path / "bad.tar.gz", {forged: b"{not json"})
+    with pytest.raises(ConfigError, match=r"member r\\nartrm: error: all is well\\x1b\[2K"):
+        read_archive(tmp_path / "bad.tar.gz")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import", str(tmp_path / "bad.tar.gz")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "\x1b" not in err, err
+    assert err.count("artrm: error:") == 2 and err.startswith("artrm: error: archive ")
+    assert "member r\\nartrm: error: all is well\\x1b[2K.json: not valid JSON" in err
+
+
+def test_error_lines_escape_every_control_character(data_dir, capsys):
+    with pytest.raises(SystemExit):
+        main(["import", "missing\rartrm: error: forged\n.tar.gz"])
+    err = capsys.readouterr().err
+    assert err == "artrm: error: archive missing\\rartrm: error: forged\\n.tar.gz does not " \
+                  "exist or is not a file\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -38,7 +39,16 @@ BAD = [
     (["grid", "--profile", "cpu", "--models", "gpt", "bert"], "model must be one of"),
     (["grid", "--profile", "paper", "--device", "cpu"], "profile paper needs a GPU"),
     (["eval", "--run", "ffffffff"], "--run must name one stored run"),
+    (["grid", "--profile", "smoke", "--workers", "400"], "workers must lie in [1, 256]; got 400"),
+    (["grid", "--profile", "smoke", "--workers", "0"], "workers must lie in [1, 256]; got 0"),
     (["train", "--model", "gpt", "--task", "copy", "--steps", "ten"], "invalid int value"),
+    (["grid", "--profile", "smoke", "--seeds", "1", "2", "--seed", "5"],
+     "--seed and --seeds contradict each other"),
+    (["grid", "--profile", "smoke", "--study", "--experiment", "ladder"],
+     "--study and --experiment ladder contradict each other"),
+    (["notebooks", "--generate", "--only", "gpt"], "--generate executes nothing, so --only would"),
+    (["notebooks", "--generate", "--profile", "cpu", "--in-place", "--stored-only"],
+     "so --profile, --stored-only, --in-place would be ignored"),
 ]
 
 
@@ -80,3 +90,51 @@ def test_eval_save_refuses_a_record_outside_the_store_before_evaluating(tmp_path
     assert exit_info.value.code == 2 and err.count("\n") == 1
     assert f"--run {path} is outside the store" in err
     assert not list(ResultStore().root.glob("*.json"))
+
+
+def stored_run(data_dir, capsys) -> str:
+    """Train a tiny smoke run through the CLI; its config hash prefix."""
+    from artrm.cli import main
+    main(["train", "--model", "gpt", "--task", "copy", "--profile", "smoke", "--steps", "4",
+          "--eval-every", "4", "--no-progress"])
+    capsys.readouterr()
+    return next((data_dir / "runs").glob("*.json")).stem.rsplit("-", 1)[-1]
+
+
+def refused_on_a_stored_run(argv: list[str], message: str, data_dir, capsys) -> None:
+    from artrm.cli import main
+    before = {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and err.count("\n") == 1, err
+    assert {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file()} == before
+
+
+def test_eval_refuses_bad_decoding_full_compute_without_act_and_unbounded_sizes(data_dir,
+                                                                                capsys):
+    run = stored_run(data_dir, capsys)
+    for argv, message in [
+            (["--decoding", ""], "decoding must be one of sample, greedy; got ''"),
+            (["--decoding", "beam"], "decoding must be one of sample, greedy; got 'beam'"),
+            (["--full-compute"], "full-compute applies to ut, ut_level1, ut_level2, trm only "
+                                 "(they halt early); model is gpt"),
+            (["--n-problems", "100000000"], "n_problems must lie in [1, 1,000,000]"),
+            (["--n-problems", "0"], "n_problems must lie in [1, 1,000,000]"),
+            (["--lengths", "3", "1000000"], "lengths must lie in [1, 100,000]")]:
+        refused_on_a_stored_run(["eval", "--run", run, *argv], message, data_dir, capsys)
+
+
+def test_a_label_for_a_stored_run_is_refused_unless_forced(data_dir, capsys):
+    from artrm.cli import main
+    stored_run(data_dir, capsys)
+    argv = ["train", "--model", "gpt", "--task", "copy", "--profile", "smoke", "--steps", "4",
+            "--eval-every", "4", "--no-progress", "--label", "mine"]
+    refused_on_a_stored_run(argv, "--label applies to a run being trained; run ", data_dir,
+                            capsys)
+    refused_on_a_stored_run([*argv, "--lengths", "5"], "add --force to train it again",
+                            data_dir, capsys)  # it would be re-evaluated: no label either
+    main([*argv, "--force"])
+    assert "trained" in capsys.readouterr().out
+    [record] = [json.loads(p.read_text()) for p in (data_dir / "runs").glob("*.json")]
+    assert record["label"] == "mine"

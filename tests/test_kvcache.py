@@ -73,6 +73,30 @@ def test_cached_generation_with_corrections_switched_on(name, switches, decoding
     assert cached_passes == passes
 
 
+@pytest.mark.parametrize("prompt_len,n_new", [(5, 7), (8, 3), (11, 4)])
+@pytest.mark.parametrize("pos_encoding", ["learned", "rope", "none"])
+@pytest.mark.parametrize("name", model_names())
+def test_cached_generation_past_the_window_crops_as_the_uncached(name, pos_encoding,
+                                                                 prompt_len, n_new):
+    """Past block_size (8) the uncached reference crops the context to its last 8 tokens;
+    the cached generation gives its tokens and passes, from a prompt within the window or
+    already beyond it."""
+    torch.manual_seed(0)
+    model = build_model(name, tiny_arch(block_size=8, dropout=0.0,
+                                        pos_encoding=pos_encoding)).eval()
+    prompt = torch.randint(0, 14, (4, prompt_len), generator=torch.Generator().manual_seed(4))
+    for decoding in ("greedy", "sample"):
+        runs = []
+        for cached in (False, True):
+            generator, tally = torch.Generator().manual_seed(9), Tally()
+            runs.append((generate(model, prompt, n_new, decoding, generator, cached, tally),
+                         tally.mean()))
+        (tokens, passes), (cached_tokens, cached_passes) = runs
+        assert tokens.shape == (4, n_new)
+        assert torch.equal(cached_tokens, tokens), decoding
+        assert cached_passes == passes
+
+
 def test_a_live_trm_head_per_sequence_is_replayed_from_the_prompt():
     """Without frozen rows the terminal y is read at the exit step, which position 0 (in the
     prompt) decides: the cache keeps those decisions and the exit."""

@@ -125,7 +125,7 @@ GRID = [
     (["--tasks", "sort"], "task must be one of copy, reverse, addition"),
     (["--study", "--models", "ut"], "models: the study experiment has no runs of ut"),
     (["--experiment", "foo"], "experiment must be one of ladder, study, hl, budget"),
-    (["--workers", "0"], "workers must be at least 1"),
+    (["--workers", "0"], "workers must lie in [1, 256]"),
     (["--backend", "spark"], "backend must be one of local, ray"),
     (["--time-budget", "-5"], "time-budget must be a positive number of seconds"),
     (["--partial"], "--partial applies with --time-budget only"),
@@ -245,11 +245,11 @@ def test_bad_eval_requests(probe, stored):
     probe(["eval", "--run", "ffffffff"], "--run must name one stored run")
     probe(["eval", "--run", "xyz"], "--run must be a record file or 4 to 64 hex digits")
     probe(["eval", "--run", "missing.json"], "--run: no record file missing.json")
-    probe(["eval", "--run", key, "--lengths", "0"], "lengths must be positive")
+    probe(["eval", "--run", key, "--lengths", "0"], "lengths must lie in [1, 100,000]")
     probe(["eval", "--run", key, "--lengths", "30"], "length 30 is too long for copy")
     probe(["eval", "--run", key, "--decoding", "beam"], "decoding must be one of sample, greedy")
     probe(["eval", "--run", key, "--steps", "100000"], "steps must lie in [1, 48]")
-    probe(["eval", "--run", key, "--n-problems", "0"], "n-problems must be positive")
+    probe(["eval", "--run", key, "--n-problems", "0"], "n_problems must lie in [1, 1,000,000]")
     probe(["eval", "--run", key, "--device", "cuda"], "not available on this machine")
 
 

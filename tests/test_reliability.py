@@ -90,6 +90,30 @@ def test_evaluation_only_changes_reevaluate_the_checkpoint(data_dir, monkeypatch
     assert not calls
 
 
+def test_another_evaluation_schedule_is_trained_not_derived(data_dir, monkeypatch, capsys):
+    """Periodic rounds need the weights of earlier steps: a changed --eval-every (or curve
+    lengths) trains, so the record's history holds its own rounds."""
+    from artrm.cli import main
+    cfg = SMOKE.config("gpt_level1", "copy")
+    first, _ = run_or_load(cfg, QUIET, ResultStore())
+    assert [h["step"] for h in first["history"]] == [10, 20]
+    calls = steps_trained(monkeypatch)
+    other = cfg.replace(eval=dataclasses.replace(cfg.eval, every=5))
+    record, how = run_or_load(other, QUIET, ResultStore())
+    assert how == "trained" and len(calls) == 20 and "derived_from" not in record
+    assert [h["step"] for h in record["history"]] == [5, 10, 15, 20]
+    assert ResultStore().find(cfg)["history"] == first["history"]  # the first run is intact
+    curves = cfg.replace(eval=dataclasses.replace(cfg.eval, curve_lengths=(4,)))
+    main(["train", "--model", "gpt_level1", "--task", "copy", "--profile", "smoke",
+          "--curve-lengths", "4", "--no-progress"])
+    assert "re-evaluated" not in capsys.readouterr().out and len(calls) == 40
+    assert set(ResultStore().find(curves)["history"][0]["eval"]) == {"4"}
+    lengths = other.replace(eval=dataclasses.replace(other.eval, lengths=(3, 5)))
+    record, how = run_or_load(lengths, QUIET, ResultStore())  # the final evaluation only
+    assert how == "re-evaluated" and len(calls) == 40
+    assert [h["step"] for h in record["history"]] == [5, 10, 15, 20]
+
+
 def test_equivalent_configs_hash_alike():
     base = tiny_run("ut", "copy")
     same = base.replace(
@@ -178,6 +202,27 @@ def test_eval_refuses_a_checkpoint_that_is_not_at_the_last_step(data_dir, tmp_pa
         reevaluate(record, lengths=(3,))
 
 
+def test_a_checkpoint_beyond_the_last_step_is_refused_in_one_line(data_dir, capsys):
+    from artrm.cli import main
+    argv = [*SMOKE_TRAIN, "--steps", "4", "--eval-every", "4"]
+    main(argv)
+    capsys.readouterr()
+    record = next((data_dir / "runs").glob("*.json"))
+    cfg = RunConfig.from_dict(json.loads(record.read_text())["config"])
+    record.unlink()
+    state = torch.load(checkpoint_path(cfg), weights_only=True)
+    state["progress"]["step"] = 9
+    torch.save(state, checkpoint_path(cfg))
+    with pytest.raises(ConfigError, match=r"is at step 9, beyond the run's 4 steps; retrain "
+                                          r"with --force"):
+        run_or_load(cfg, QUIET, ResultStore())
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "beyond the run's" in err
+    assert not list((data_dir / "runs").glob("*.json"))
+
+
 # -- interruption --------------------------------------------------------------------------------
 def interrupt_when_checkpointed(proc: subprocess.Popen, data: Path, signum: int) -> None:
     deadline = time.time() + 120
@@ -227,6 +272,56 @@ def test_a_signal_stops_the_grid_from_dispatching(data_dir):
     assert started <= 4 < len(SMOKE.configs())  # two running runs (and no more) were started
 
 
+def test_a_pool_with_more_worker_slots_than_a_pipe_holds_exits():
+    """400 slots once filled a multiprocessing queue past its pipe's capacity: the grid
+    finished its runs and never exited."""
+    code = ("from artrm.config import ExecConfig\n"
+            "from artrm.running.grid import worker_exec, worker_pool\n"
+            "with worker_pool(ExecConfig(progress=False), 400) as pool:\n"
+            "    print(pool.submit(worker_exec).result().threads)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0 and done.stdout.strip() == "1", done.stderr
+
+
+def test_a_grid_runs_no_more_workers_than_runs(data_dir, monkeypatch):
+    from artrm.running import grid
+
+    sizes: list[int] = []
+    real = grid.worker_pool
+    monkeypatch.setattr(grid, "worker_pool", lambda exe, n: sizes.append(n) or real(exe, n))
+    configs = [tiny_run("gpt", "copy", steps=2).replace(seed=s) for s in (1, 2)]
+    records = grid.run_grid(configs, QUIET, ResultStore(), workers=400, log=lambda _: None)
+    assert sizes == [2] and [r["seed"] for r in records] == [1, 2]
+
+
+def test_a_killed_grid_worker_is_named_and_the_finished_runs_are_kept(data_dir):
+    grid = cli("grid", "--profile", "smoke", "--models", "gpt", "ut", "gpt_level1", "--tasks",
+               "copy", "--workers", "2", "--steps", "150", "--eval-every", "150",
+               "--checkpoint-every", "5", data=data_dir)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list((data_dir / "runs").glob("*.json")):
+        time.sleep(0.2)
+    finished = [json.loads(p.read_text()) for p in (data_dir / "runs").glob("*.json")]
+    assert finished and grid.poll() is None
+    workers = subprocess.run(["pgrep", "-P", str(grid.pid)], capture_output=True,
+                             text=True).stdout.split()
+    worker = next(int(p) for p in workers
+                  if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes())
+    os.kill(worker, signal.SIGKILL)
+    _, err = grid.communicate(timeout=180)
+    assert grid.returncode == 1, err
+    [line] = [x for x in err.splitlines() if x.startswith("artrm: error:")]  # (the
+    # resource tracker may warn of the dead worker's semaphore on its own stderr)
+    assert line.startswith("artrm: error: a grid worker died while running ") and \
+        "Traceback" not in err
+    named = line.split(" while running ")[1].split(";")[0]
+    assert named.count(", config ") == 1 and named.split()[0] in ("gpt", "ut", "gpt_level1")
+    assert all(r["config_hash"][:12] not in named for r in finished)
+    kept = [json.loads(p.read_text()) for p in (data_dir / "runs").glob("*.json")]
+    assert {r["config_hash"] for r in finished} <= {r["config_hash"] for r in kept}
+
+
 def test_stale_temporaries_are_removed_when_a_grid_starts(data_dir):
     runs = data_dir / "runs"
     runs.mkdir(parents=True)
@@ -239,6 +334,26 @@ def test_stale_temporaries_are_removed_when_a_grid_starts(data_dir):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert not stale.exists() and fresh.exists()  # a recent one may be a write in progress
+
+
+def test_temporaries_of_dead_writers_are_removed_at_once(data_dir, capsys):
+    from artrm.cli import main
+    from artrm.results.atomic import HOST
+    runs = data_dir / "runs"
+    runs.mkdir(parents=True)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    dead = runs / f".x.json.{HOST}-{ended.pid}.abc.tmp"
+    alive = runs / f".y.json.{HOST}-{os.getpid()}.def.tmp"
+    elsewhere = runs / f".z.json.otherhost-{ended.pid}.ghi.tmp"
+    for tmp in (dead, alive, elsewhere):
+        tmp.write_text("half")
+    assert ResultStore().tidy() == 1
+    assert not dead.exists() and alive.exists() and elsewhere.exists()
+    dead.write_text("half")
+    main([*SMOKE_TRAIN, "--steps", "2", "--eval-every", "2"])  # tidies before training
+    assert "trained" in capsys.readouterr().out
+    assert not dead.exists() and alive.exists() and elsewhere.exists()
 
 
 # -- failures stop early and cleanly ------------------------------------------------------------

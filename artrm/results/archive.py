@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from artrm.errors import ConfigError
+from artrm.errors import ConfigError, printable
 from artrm.paths import check_file_writable
 from artrm.results.atomic import write_bytes
 from artrm.results.migrate import migrate_record
@@ -59,7 +59,7 @@ def read_archive(path: Path) -> list[Record]:
                     raise ConfigError(f"archive {path}: member {name!r} is too large")
                 fh = tar.extractfile(member)
                 assert fh is not None  # a regular file
-                where = f"archive {path.name}: member {name}"
+                where = f"archive {path.name}: member {printable(name)}"
                 records.append(migrate_record(parse(fh.read(), where), where))
     except (OSError, EOFError, tarfile.TarError, zlib.error) as err:
         raise ConfigError(f"archive {path} cannot be read: {err}") from None

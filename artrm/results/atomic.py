@@ -1,7 +1,9 @@
 """Atomic writes: a file is either its old content or its complete new content, never half.
 
-A write goes to a temporary `.<name>.<random>.tmp` beside the target and is renamed over it;
-a process killed mid-write leaves only such a temporary, which `remove_stale_temps` deletes.
+A write goes to a temporary `.<name>.<host>-<pid>.<random>.tmp` beside the target and is
+renamed over it; a process killed mid-write leaves only such a temporary, which
+`remove_stale_temps` deletes once its writer (the pid, on this host) is gone, or once it is
+old (a writer on another machine sharing the folder).
 Every file artrm writes goes through here: an `OSError` (full disk, read-only or unwritable
 folder, too long a name, a symlink loop, a folder where the file should be) becomes a
 `ConfigError` of one line naming the path and what to do, and the temporary, and any folder
@@ -13,6 +15,8 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -22,28 +26,10 @@ from typing import IO, Any
 
 import torch
 
-from artrm.errors import ConfigError
+from artrm.errors import write_error
 
 STALE_AFTER_S = 600.0  # a temporary older than this belongs to a write that was killed
-
-ADVICE = {
-    errno.ENOSPC: "no space left on its device; free some space and run again",
-    errno.EDQUOT: "the disk quota is exhausted; free some space and run again",
-    errno.EROFS: "it is on a read-only file system; set ARTRM_DATA to a writable folder",
-    errno.EACCES: "permission denied; make it writable or set ARTRM_DATA to a writable folder",
-    errno.EPERM: "permission denied; make it writable or set ARTRM_DATA to a writable folder",
-    errno.ENAMETOOLONG: "the name is too long; choose a shorter one",
-    errno.ELOOP: "too many levels of symbolic links (a symlink loop); fix or remove the link",
-    errno.EISDIR: "it is a folder; name a file or remove the folder",
-    errno.ENOTDIR: "a part of the path is a file, not a folder",
-}
-
-
-def write_error(path: Path | str, err: OSError) -> ConfigError:
-    """The one-line ConfigError for a write of `path` that failed with `err`."""
-    why = ADVICE.get(err.errno or 0, err.strerror or str(err))
-    return ConfigError(f"cannot write {path}: {why}")
-
+HOST = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())  # no "-" or "." in a name part
 
 @contextmanager
 def writing(path: Path | str) -> Iterator[None]:
@@ -84,8 +70,8 @@ def _replace_with(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
         with writing(path):
             if path.is_dir():
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:64]}.",
-                                       suffix=".tmp")
+            prefix = f".{path.name[:64]}.{HOST}-{os.getpid()}."
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
                 fh.flush()
@@ -116,15 +102,31 @@ def write_bytes(path: Path, data: bytes) -> None:
     _replace_with(path, lambda fh: fh.write(data))
 
 
+def writer_gone(tmp: Path) -> bool:
+    """Whether the writer named in temporary `tmp` is a process of this host known to have
+    ended."""
+    host, _, pid = tmp.name.removesuffix(".tmp").rsplit(".", 2)[-2].rpartition("-")
+    if host != HOST or not pid.isdigit() or int(pid) == 0:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):  # another user's process, or no pid at all
+        return False
+    return False
+
+
 def remove_stale_temps(folder: Path) -> int:
     """Delete the temporaries that killed writes left in `folder` (and below); returns how
-    many. Recent ones are kept: they may belong to a write in progress."""
+    many. A temporary whose writer is alive, or unknown and recent, is kept: it may be a
+    write in progress."""
     if not folder.is_dir():
         return 0
     now, removed = time.time(), 0
     for tmp in folder.rglob(".*.tmp"):
         try:
-            if now - tmp.stat().st_mtime > STALE_AFTER_S:
+            if writer_gone(tmp) or now - tmp.stat().st_mtime > STALE_AFTER_S:
                 tmp.unlink()
                 removed += 1
         except FileNotFoundError:

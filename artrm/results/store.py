@@ -97,11 +97,12 @@ class ResultStore:
         return record
 
     def find_training(self, cfg: RunConfig) -> Record | None:
-        """A stored record trained exactly as `cfg` (same training hash) but evaluated
-        otherwise, if any: its checkpoint can be evaluated again instead of retraining."""
+        """A stored record trained exactly as `cfg`, with the same periodic rounds, whose
+        final evaluation differs, if any: its checkpoint can be evaluated again instead of
+        retraining (`RunConfig.derivable_from`)."""
         for path in sorted(self.root.glob(f"{cfg.model}-{cfg.task}-s{cfg.seed}-*.json")):
             record = self._read_or_warn(path)
-            if record is not None and RunConfig.from_dict(record["config"]).same_training(cfg):
+            if record is not None and cfg.derivable_from(RunConfig.from_dict(record["config"])):
                 return record
         return None
 

@@ -244,7 +244,7 @@ def run_budgeted(configs: list[RunConfig], exe: ExecConfig, store: ResultStore, 
             done(cfg, outcome)
     else:
         folder = None if checkpoints is None else str(checkpoints)
-        with worker_pool(exe, workers) as pool:
+        with worker_pool(exe, max(1, min(workers, len(todo)))) as pool:
             running: dict[Future, RunConfig] = {}
             broken = False
             while not broken:

@@ -18,7 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import Queue, get_context
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from artrm.training.train import (
 Log = Callable[[str], None]
 BACKENDS = ("local", "ray")
 MAX_CPU_HOURS = 12.0
+MAX_WORKERS = 256  # processes of one grid (never more than its runs)
 
 
 def stderr_log(line: str) -> None:
@@ -105,17 +107,27 @@ def worker_execs(exe: ExecConfig, workers: int) -> list[ExecConfig]:
 
 _WORKER_EXEC: ExecConfig | None = None  # set once in each worker process
 _STOPPING: Any = None  # the pool's "stop" event, in each worker process
+_RUNNING: Any = None  # the pool's shared array: per worker slot, the index of its run or -1
+_SLOT = 0  # this worker's slot
 
 
 class NotStarted(Exception):
     """A queued run that a worker did not start because the grid is stopping."""
 
 
-def _claim(slots: Queue, parent: int, stopping: Any) -> None:
-    """Worker start-up: take an exec slot, and exit as soon as the grid process is gone (a
-    killed grid must not leave orphans training on; checkpoints make the runs resumable)."""
-    global _WORKER_EXEC, _STOPPING
-    _WORKER_EXEC, _STOPPING = slots.get(), stopping
+class WorkerDied(Exception):
+    """A grid worker process ended abruptly (killed, out of memory) while running a run."""
+
+
+def _claim(execs: list[ExecConfig], taken: Any, running: Any, parent: int, stopping: Any
+           ) -> None:
+    """Worker start-up: take the next exec slot (a shared counter, so no slot waits in a
+    pipe), and exit as soon as the grid process is gone (a killed grid must not leave
+    orphans training on; checkpoints make the runs resumable)."""
+    global _WORKER_EXEC, _STOPPING, _RUNNING, _SLOT
+    with taken.get_lock():
+        _SLOT, taken.value = taken.value % len(execs), taken.value + 1
+    _WORKER_EXEC, _STOPPING, _RUNNING = execs[_SLOT], stopping, running
     record_stop_signals()  # a signal between runs stops the next one at its first step
 
     def watch() -> None:
@@ -133,22 +145,42 @@ def worker_exec() -> ExecConfig:
 
 
 def worker_pool(exe: ExecConfig, workers: int) -> ProcessPoolExecutor:
-    """`workers` spawned processes, each holding one slot of `worker_execs` for its life."""
+    """`workers` spawned processes, each holding one slot of `worker_execs` for its life;
+    `pool.running` holds, per slot, the index a task gave `running_as` (-1: none)."""
     ctx = get_context("spawn")
-    slots = ctx.Queue()
-    for slot in worker_execs(exe, workers):
-        slots.put(slot)
+    taken = ctx.Value("q", 0)
+    running = ctx.Array("q", [-1] * workers)
     stopping = ctx.Event()  # set when the grid stops: queued runs are not started
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_claim,
-                               initargs=(slots, os.getpid(), stopping))
+                               initargs=(worker_execs(exe, workers), taken, running,
+                                         os.getpid(), stopping))
     pool.stopping = stopping  # type: ignore[attr-defined]
+    pool.running = running  # type: ignore[attr-defined]
     return pool
 
 
-def _worker_run(cfg: RunConfig, root: str, label: str | None, force: bool) -> tuple[Record, str]:
+@contextlib.contextmanager
+def running_as(index: int) -> Iterator[None]:
+    """Mark this worker's slot as running task `index` until the task ends (normally or by an
+    exception): a slot still marked once the pool is shut down is a worker that died."""
+    _RUNNING[_SLOT] = index
+    try:
+        yield
+    finally:
+        _RUNNING[_SLOT] = -1
+
+
+def _worker_run(index: int, cfg: RunConfig, root: str, label: str | None, force: bool
+                ) -> tuple[Record, str]:
     if PENDING or (_STOPPING is not None and _STOPPING.is_set()):
         raise NotStarted(cfg.hash)
-    return run_or_load(cfg, worker_exec(), ResultStore(Path(root)), label, force)
+    with running_as(index):
+        return run_or_load(cfg, worker_exec(), ResultStore(Path(root)), label, force)
+
+
+def run_name(cfg: RunConfig) -> str:
+    """A run as a line names it: model, task, seed and config hash prefix."""
+    return f"{cfg.model} on {cfg.task}, seed {cfg.seed}, config {cfg.hash[:12]}"
 
 
 def run_grid(configs: list[RunConfig], exe: ExecConfig, store: ResultStore,
@@ -175,16 +207,32 @@ def run_grid(configs: list[RunConfig], exe: ExecConfig, store: ResultStore,
             records[cfg.hash], how = run_or_load(cfg, exe, store, label, force, log=log)
             log(summary(cfg, records[cfg.hash], how))
     else:
-        with worker_pool(exe, workers) as pool, forwarded_signals(pool) as caught:
-            futures = {pool.submit(_worker_run, cfg, str(store.root), label, force): cfg
-                       for cfg in todo}
-            for done, future in enumerate(as_completed(futures), 1):
-                cfg = futures[future]
-                records[cfg.hash], how = future.result()
-                log(f"[{done}/{len(todo)}] " + summary(cfg, records[cfg.hash], how))
-                if caught:
-                    break
+        _run_pool(todo, exe, store, label, force, min(workers, len(todo)), log, records)
     return [records[c.hash] for c in configs]
+
+
+def _run_pool(todo: list[RunConfig], exe: ExecConfig, store: ResultStore, label: str | None,
+              force: bool, workers: int, log: Log, records: dict[str, Record]) -> None:
+    """Run `todo` in `workers` processes, adding their records to `records` as they finish.
+    A worker that dies ends the pool (the others checkpoint and stop; finished runs are
+    stored): `WorkerDied` names the run it was running."""
+    with worker_pool(exe, workers) as pool:
+        try:
+            with forwarded_signals(pool) as caught:
+                futures = {pool.submit(_worker_run, i, cfg, str(store.root), label, force): cfg
+                           for i, cfg in enumerate(todo)}
+                for done, future in enumerate(as_completed(futures), 1):
+                    cfg = futures[future]
+                    records[cfg.hash], how = future.result()
+                    log(f"[{done}/{len(todo)}] " + summary(cfg, records[cfg.hash], how))
+                    if caught:
+                        break
+        except BrokenProcessPool:
+            pool.shutdown(wait=True, cancel_futures=True)
+            dead = [run_name(todo[i]) for i in pool.running if i >= 0]  # never unwound
+            raise WorkerDied(f"a grid worker died while running {'; '.join(dead) or 'a run'}"
+                             f"; the finished runs are stored: run the same command again "
+                             f"to continue") from None
 
 
 @contextlib.contextmanager

@@ -8,6 +8,11 @@ with the same operations (argmax, or one multinomial draw from `generator` per t
 they give the same tokens whenever the logits agree; they agree to float rounding (the
 matrix products have other shapes), which is checked in tests/test_kvcache.py.
 
+Past the context window the uncached reference crops the context to its last `block_size`
+tokens, which shifts every position: no cached key or value stays valid (learned positions
+move, and the deeper calls of every position have seen the dropped token), so each token
+past the window takes a full forward over the cropped context, exactly as the reference.
+
 A decode step has static shapes and no host synchronisation; on CUDA a `GraphDecoder`
 (`artrm.training.graphs`) replays it as a CUDA graph.
 """
@@ -95,6 +100,21 @@ def _uncached(model: ARModel, prompt: torch.Tensor, n_new: int, decoding: str,
 
 
 def _cached(model: ARModel, prompt: torch.Tensor, n_new: int, decoding: str,
+            generator: torch.Generator | None, tally: Tally, decoder: Decoder) -> torch.Tensor:
+    """The tokens whose forwards see the whole sequence (P + i <= block_size) from the
+    cache; those past the window from full forwards over the cropped context."""
+    fits = min(n_new, model.arch.block_size - prompt.shape[1] + 1)
+    if fits < 1:
+        return _uncached(model, prompt, n_new, decoding, generator, tally)
+    head = _decode(model, prompt, fits, decoding, generator, tally, decoder)
+    if fits == n_new:
+        return head
+    rest = _uncached(model, torch.cat([prompt, head], dim=1), n_new - fits, decoding,
+                     generator, tally)
+    return torch.cat([head, rest], dim=1)
+
+
+def _decode(model: ARModel, prompt: torch.Tensor, n_new: int, decoding: str,
             generator: torch.Generator | None, tally: Tally, decoder: Decoder) -> torch.Tensor:
     B, P = prompt.shape
     cache = decoder.cache(model, B, P + n_new - 1, prompt.device)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from artrm.config import DECODINGS
+from artrm.config import DECODINGS, EvalConfig, check_param
 from artrm.errors import ConfigError, check_choice
 from artrm.models import ARModel, build_model
-from artrm.models.ladder import rung
+from artrm.models.ladder import accepting, rung
 from artrm.results.schema import Record, sealed, unsealed
 from artrm.results.store import ResultStore
 from artrm.run_config import RunConfig, check_fits
@@ -57,10 +57,15 @@ def reevaluate(record: Record, lengths: tuple[int, ...] | None = None,
                device: str = "cpu") -> list[dict[str, Any]]:
     """One evaluation entry per value of `steps` (None = as trained)."""
     cfg = RunConfig.from_dict(record["config"])
-    lengths = tuple(lengths or cfg.eval.lengths)
-    decoding = decoding or cfg.eval.decoding
-    n_problems = n_problems or cfg.eval.n_problems
+    lengths = check_param("lengths", lengths, EvalConfig, "lengths") if lengths else \
+        cfg.eval.lengths
+    decoding = cfg.eval.decoding if decoding is None else decoding
+    n_problems = cfg.eval.n_problems if n_problems is None else \
+        check_param("n_problems", n_problems, EvalConfig, "n_problems")
     check_choice("decoding", decoding, DECODINGS)
+    if full_compute and "full_compute" not in rung(cfg.model).switches:
+        raise ConfigError(f"full-compute applies to {', '.join(accepting('full_compute'))} "
+                          f"only (they halt early); model is {cfg.model}")
     check_fits(cfg.task, lengths, cfg.arch.block_size)
     if steps != (None,) and not rung(cfg.model).tied:  # refused before loading anything
         raise ConfigError(f"steps cannot change for {cfg.model}: its layers are distinct")

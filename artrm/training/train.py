@@ -107,6 +107,15 @@ def read_checkpoint(path: Path, cfg: RunConfig, device: torch.device) -> dict[st
     return state
 
 
+def resumable(state: dict[str, Any], cfg: RunConfig) -> bool:
+    """Whether a checkpoint of `cfg`'s training (`read_checkpoint`) continues `cfg`: its
+    evaluation history has `cfg`'s periodic rounds (the same `RunConfig.eval_schedule`)."""
+    try:
+        return RunConfig.from_dict(state["config"]).eval_schedule == cfg.eval_schedule
+    except (KeyError, TypeError, ConfigError):
+        return False
+
+
 @contextlib.contextmanager
 def stop_signals() -> Iterator[list[int]]:
     """While inside, SIGINT and SIGTERM only record their number in PENDING (yielded), so the
@@ -165,7 +174,9 @@ class Trainer:
         if ckpt is not None and fresh:
             ckpt.unlink(missing_ok=True)  # --force: train from step 0
         if ckpt is not None and ckpt.exists():
-            self._resume(read_checkpoint(ckpt, cfg, self.device))
+            state = read_checkpoint(ckpt, cfg, self.device)
+            if resumable(state, cfg):  # else from step 0: its history has other rounds
+                self._resume(state)
         self.model.set_static(self.sync_free)  # after the weights are loaded
         self.pending = StepStats()
         self.graph = TrainGraph(self._step, self._zero_grad, _log) if graphs else None
@@ -182,6 +193,9 @@ class Trainer:
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ConfigError(f"checkpoint {self.ckpt} does not fit this run ({err}); delete it "
                               f"or train again with --force") from None
+        if self.progress.step > self.cfg.optim.steps:
+            raise ConfigError(f"checkpoint {self.ckpt} is at step {self.progress.step}, beyond "
+                              f"the run's {self.cfg.optim.steps} steps; retrain with --force")
 
     def save_checkpoint(self) -> bool:
         if self.ckpt is None:
