@@ -135,12 +135,17 @@ def test_internal_links_resolve(html):
     assert not broken, "broken links:\n" + "\n".join(broken[:20])
 
 
-def test_the_introduction_opens_with_the_headline_table(html):
+def test_the_introduction_answers_whether_the_paper_was_reproduced(html):
+    """Page one: the answer in words with glued numbers (no glue left unresolved), then the
+    paper-against-ours figure, before the question is even set out."""
     intro = (html / "intro.html").read_text(encoding="utf-8")
-    headline = intro.index('id="the-headline"')
-    table = intro.find("<table", headline)
-    assert 0 < table < intro.index('id="the-question"'), "no table under the headline"
-    assert "ours, paper scale" in intro[table:] and "Autoregressive TRM" in intro[table:]
+    answer = intro.index('id="was-the-paper-reproduced"')
+    question = intro.index('id="the-question"')
+    summary = intro[answer:question]
+    assert "In part, and at a reduced scale." in summary
+    assert "glue:" not in summary and "{glue" not in summary
+    assert summary.count("<img") == 1 and 'id="fig-paper-against-ours"' in summary
+    assert re.search(r"the Dual UT reaches \d+%", re.sub(r"<[^>]+>", "", summary))
 
 
 @pytest.mark.slow

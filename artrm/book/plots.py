@@ -208,6 +208,46 @@ def accuracy_bars(final: pd.DataFrame, models: Iterable[str] | None = None,
                   legend="figure", chance="v", bars=True)
 
 
+def paper_against_ours(final: pd.DataFrame, metric: str = "char_acc") -> Figure:
+    """Every rung on every task at the training length, one panel per task: each of our seeds
+    a small dot, their mean a large one with the range over seeds, in the rung's colour; the
+    paper's value (one seed) a black diamond where it reports one."""
+    df = at_train_len(final[final["variant"] == "faithful"])
+    tasks = present(df, "task", task_names())
+    shown = list(model_names())
+    fig, axes = panels(tasks, width=2.6, height=0.32 * len(shown) + 1.0)
+    for ax, task in zip(axes, tasks):
+        for i, m in enumerate(shown):
+            values = df[(df["task"] == task) & (df["model"] == m)][metric]
+            y = len(shown) - 1 - i  # the ladder from the top
+            if len(values):
+                mean, lo, hi = mean_range(values)
+                ax.plot([lo, hi], [y, y], color=colour(m), lw=1.5, zorder=2)
+                ax.plot(values, [y] * len(values), "o", color=colour(m), ms=3, alpha=0.5,
+                        zorder=3)
+                ax.plot([mean], [y], "o", color=colour(m), ms=7, zorder=4,
+                        label=f"{len(values)} seed" if len(values) == 1 else None)
+                ax.text(1.08, y, f"{len(values)}", va="center", ha="left", fontsize=8,
+                        color="grey", transform=ax.get_yaxis_transform())
+            ref = L10_CHAR_ACC.get((m, task))
+            if ref is not None:
+                ax.plot([ref.value], [y], **{**PAPER_MARK, "markerfacecolor": "none"})
+        ax.text(1.08, len(shown) - 0.4, "seeds", va="bottom", ha="left", fontsize=8,
+                color="grey", transform=ax.get_yaxis_transform())
+        ax.set_yticks(range(len(shown)), [rung(m).short for m in reversed(shown)])
+        ax.set_xlim(0, 1.05)
+        ax.axvline(CHANCE, color="grey", lw=1, ls=":", zorder=0)
+        ax.set_xlabel(_metric(metric))
+    handles = [Line2D([], [], marker="o", color="grey", ls="none", ms=7),
+               Line2D([], [], marker="o", color="grey", ls="none", ms=3, alpha=0.5),
+               Line2D([], [], **{**PAPER_MARK, "markerfacecolor": "none"})]
+    fig.legend(handles, ["ours: mean over seeds (line: range)", "ours: one seed",
+                         "the paper (one seed)"], loc="lower center", ncol=3, fontsize=9,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
 def learning_curves(history: pd.DataFrame, metric: str = "char_acc", task: str = "addition"
                     ) -> Figure:
     """`metric` at the training length against the optimiser step, one panel per group of

@@ -116,6 +116,11 @@ def scales_of(df: pd.DataFrame) -> list[str]:
     return list(df["scale"].cat.categories)
 
 
+def stored_scales(df: pd.DataFrame) -> list[str]:
+    """The scales of `df` with at least one stored run (a scale with none gets no column)."""
+    return [s for s in scales_of(df) if (df["scale"] == s).any()]
+
+
 # -- seed statistics --------------------------------------------------------------------------
 def seed_summary(df: pd.DataFrame, by: list[str], metric: str = "char_acc") -> pd.DataFrame:
     """Mean over seeds with the lowest and highest seed, per group."""
@@ -272,21 +277,42 @@ def paper_cells(final: pd.DataFrame) -> pd.DataFrame:
 
 
 def headline(final: pd.DataFrame) -> pd.DataFrame:
-    """For every L10 character accuracy the paper reports: the paper's number and ours at
-    each scale (mean over seeds), or "not run yet"."""
+    """For every L10 character accuracy the paper reports (one seed, sampled): the paper's
+    number and ours at each scale with stored runs, the mean over every stored seed with the
+    range over seeds and the seed count ("89 [79, 96], 4 seeds"), or "not run yet"."""
     rows = []
     for cell in cells():
         if (cell.metric, cell.length) != ("char_acc", LENGTH):
             continue
         row = {"rung": rung(cell.model).display, "task": cell.task,
-               "the paper": f"{100 * cell.value.value:.1f}%"}
-        for scale in scales_of(final):
+               "the paper": f"{100 * cell.value.value:.0f}"}
+        for scale in stored_scales(final):
             ours = _ours(final, cell.model, cell.task, scale, length=cell.length)
-            row[f"ours, {scale_label(scale)}"] = f"{100 * ours.mean():.1f}%" if len(ours) \
-                else NOT_RUN
+            row[f"ours, {scale_label(scale)}"] = seeds_text(ours) if len(ours) else NOT_RUN
         rows.append(row)
     return pd.DataFrame(rows).set_index(["rung", "task"])
 
+
+def seed_cells(final: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """Every L10 character accuracy the paper reports, indexed by (model, task): the paper's
+    value and ours at `scale` over every seed in `final` (mean, lowest, highest, seeds)."""
+    rows = []
+    for cell in cells():
+        if (cell.metric, cell.length) != ("char_acc", LENGTH):
+            continue
+        ours = _ours(final, cell.model, cell.task, scale, length=cell.length)
+        mean, lo, hi = mean_range(ours)
+        rows.append({"model": cell.model, "task": cell.task, "paper": cell.value.value,
+                     "mean": mean, "lo": lo, "hi": hi, "seeds": len(ours)})
+    return pd.DataFrame(rows).set_index(["model", "task"])
+
+
+def seeds_text(values: pd.Series) -> str:
+    """An accuracy over seeds in percent: "89 [79, 96], 4 seeds", or "80, 1 seed"."""
+    mean, lo, hi = mean_range(values)
+    if len(values) == 1:
+        return f"{100 * mean:.0f}, 1 seed"
+    return f"{100 * mean:.0f} [{100 * lo:.0f}, {100 * hi:.0f}], {len(values)} seeds"
 
 
 def ranking(final: pd.DataFrame, task: str = "addition") -> pd.DataFrame:
