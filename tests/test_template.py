@@ -165,6 +165,6 @@ def test_a_cell_that_glues_a_figure_is_not_compared_by_nbval(path):
     large one) and breaks on any pixel, so such cells carry `nbval-ignore-output`."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     untagged = [i for i, c in enumerate(cells) if c["cell_type"] == "code"
-                and re.search(r"glue\(\"fig-", "".join(c["source"]))
+                and re.search(r"glue(_figure)?\(\"fig-", "".join(c["source"]))
                 and "nbval-ignore-output" not in c["metadata"].get("tags", [])]
     assert not untagged, f"{path.name}: cells {untagged} glue a figure without the tag"

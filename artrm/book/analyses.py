@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -101,6 +102,7 @@ def budget_figure(df: pd.DataFrame, metric: str = "char_acc") -> Figure:
                   f"L10 {metric.replace('_', ' ')}")
 
 
+MARKERS = ("o", "s", "^", "D", "v", "P")  # one per budget in the budget figures
 PLATEAU_EXIT = 0.5  # L10 character accuracy above which a run has left the early plateau
 
 
@@ -114,21 +116,24 @@ def curves_frame(records: Iterable[Record], length: int) -> pd.DataFrame:
 
 
 def budget_curves_figure(curves: pd.DataFrame, metric: str = "char_acc") -> Figure:
-    """`metric` against the training step, one panel per rung, one line per budget (darker:
-    more passes; mean over seeds)."""
+    """`metric` against the training step, one panel per rung, one line per budget (each
+    budget its own colour and marker; mean over seeds)."""
     models = present(curves, "model", model_names())
     budgets = sorted(set(curves["budget"])) if len(curves) else []
-    shade = {b: 0.3 + 0.7 * i / max(1, len(budgets) - 1) for i, b in enumerate(budgets)}
+    palette = plt.get_cmap("viridis")
+    look = {b: {"color": palette(0.9 * i / max(1, len(budgets) - 1)),
+                "marker": MARKERS[i % len(MARKERS)]} for i, b in enumerate(budgets)}
     fig, axes = panels([label(m) for m in models], width=3.0, height=2.5, sharex=True,
                        columns=3)
     for ax, model in zip(axes, models):
         for b in budgets:
             mean = curves[(curves["model"] == model) & (curves["budget"] == b)].groupby(
                 "step")[metric].mean()
-            ax.plot(mean.index, mean.values, color=colour(model), alpha=shade[b], lw=1.4,
-                    label="_budget")
-    extra = [(Line2D([], [], color="black", alpha=shade[b]), f"{b} passes") for b in budgets]
-    return finish(fig, axes, "training step", f"L10 {metric.replace('_', ' ')}", extra=extra)
+            ax.plot(mean.index, mean.values, lw=1.4, ms=4, markevery=max(1, len(mean) // 6),
+                    label="_budget", **look[b])
+    extra = [(Line2D([], [], **look[b]), f"{b} passes") for b in budgets]
+    return finish(fig, axes, "training step", f"L10 {metric.replace('_', ' ')}", extra=extra,
+                  legend="figure")
 
 
 def plateau_exits(curves: pd.DataFrame, threshold: float = PLATEAU_EXIT) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from artrm.book.plots import colour, finish, label, legend_entries, panels
+from artrm.book.plots import LEGEND_SIZE, MARKERS, colour, finish, label, legend_entries, panels
 from artrm.book.statistics import LEARNED
 from artrm.experiments.states import GOLDEN, growth_per_pass
 from artrm.models.ladder import model_names, rung
@@ -78,7 +78,8 @@ def figure(df: pd.DataFrame) -> Figure:
                 g = part[(part["model"] == model) & (part["variant"] == variant)]
                 if len(g):
                     ax.plot(g["pass"], g["input_rms"], color=colour(model), ls=ls,
-                            label=label(model))
+                            marker=MARKERS[model_names().index(model) % len(MARKERS)], ms=4,
+                            markevery=max(1, len(g) // 6), label=label(model))
         x = part["x_rms"].median()
         ax.axhline(x, color="grey", ls=":", lw=1)
         passes = np.arange(1, part["pass"].max() + 1)
@@ -87,11 +88,11 @@ def figure(df: pd.DataFrame) -> Figure:
     finish(fig, axes, "block pass", "rms of the block's input", legend=None, chance=None,
            limit=False)
     handles, labels = legend_entries(axes)
-    extra = [(Line2D([], [], color="grey", ls=ls), f"{v}") for v, ls in VARIANT_STYLE.items()]
+    extra = [(Line2D([], [], color="black", ls=ls), f"{v}") for v, ls in VARIANT_STYLE.items()]
     extra += [(Line2D([], [], color="grey", ls=":"), "input embedding x"),
               (Line2D([], [], color="black", alpha=0.4), "x times phi per pass")]
     axes[-1].legend(handles + [h for h, _ in extra], labels + [lab for _, lab in extra],
-                    fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+                    fontsize=LEGEND_SIZE, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig
 

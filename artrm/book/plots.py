@@ -37,12 +37,23 @@ from artrm.book.statistics import mean_range
 from artrm.data.tasks import task_names
 from artrm.models.ladder import RUNGS, model_names, rung
 
+LEGEND_SIZE = 8  # points: legible where a figure is printed at the text width
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")  # one per rung where colours alone are close
 PAPER_MARK = dict(marker="D", color="black", markersize=5, linestyle="none", zorder=5)
 QUARTERS = ["pos_q1_acc", "pos_q2_acc", "pos_q3_acc", "pos_q4_acc"]
 
 plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "axes.spines.top": False,
                      "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
                      "font.size": 10, "legend.frameon": False})
+
+
+def glue_figure(name: str, fig: Figure) -> None:
+    """Glue `fig` for a `{glue:figure}` directive and close it, so that the cell itself shows
+    nothing (an open figure would be drawn a second time, uncaptioned, under the cell)."""
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    plt.close(fig)
 
 
 def colour(model: str) -> str:
@@ -125,12 +136,18 @@ def finish(fig: Figure, axes: list[Axes], xlabel: str, ylabel: str, scales: Iter
                 own = legend_entries([ax])
                 if own[0] or ax is axes[-1]:
                     ax.legend(own[0] + (handles if ax is axes[-1] else []),
-                              own[1] + (labels if ax is axes[-1] else []), fontsize=7)
+                              own[1] + (labels if ax is axes[-1] else []), fontsize=LEGEND_SIZE)
         else:
             rungs = legend_entries(axes)
-            where = fig if legend == "figure" else axes[-1]
-            where.legend(rungs[0] + handles, rungs[1] + labels, fontsize=7,
-                         loc="lower right" if legend == "figure" else "best")
+            fig.tight_layout()
+            if legend == "figure":  # below the panels, outside the data
+                fig.legend(rungs[0] + handles, rungs[1] + labels, fontsize=LEGEND_SIZE,
+                           loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                           ncol=min(4, len(labels) + len(rungs[1])))
+            else:  # right of the last panel, outside the data
+                axes[-1].legend(rungs[0] + handles, rungs[1] + labels, fontsize=LEGEND_SIZE,
+                                loc="upper left", bbox_to_anchor=(1.02, 1.0))
+            return fig
     fig.tight_layout()
     return fig
 
@@ -197,11 +214,11 @@ def accuracy_bars(final: pd.DataFrame, models: Iterable[str] | None = None,
                         capsize=2)
                 inside = mean > 0.3  # the value at the bar's end, inside it when it fits
                 ax.text(mean - 0.02 if inside else mean + 0.02, y, f"{100 * mean:.0f}%",
-                        va="center", ha="right" if inside else "left", fontsize=7,
+                        va="center", ha="right" if inside else "left", fontsize=LEGEND_SIZE,
                         color="white" if inside else "black")
             ref = L10_CHAR_ACC.get((m, task))
             if ref is not None and metric == "char_acc":
-                ax.plot(ref.value, i, **PAPER_MARK, label="the paper")
+                ax.plot(ref.value, i - 0.45, **PAPER_MARK, label="the paper")  # above the bars
         ax.set_yticks(range(len(shown)), [label(m) for m in shown])
         ax.set_ylim(len(shown) - 0.5, -0.5)
     return finish(fig, axes, f"{_metric(metric)} at the training length", "", scales,

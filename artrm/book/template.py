@@ -127,61 +127,48 @@ def rung_source(model: str, ladder_dir: Path = LADDER_DIR) -> RungSource:
 
 
 # -- the chapter template ------------------------------------------------------------------
-PARAMETERS_TEXT = """## Parameters
+GUIDE = "ladder_guide"  # book/ladder_guide.md: what every ladder chapter shares, said once
+GUIDE_LINK = f"{{doc}}`/{GUIDE}`"
+HIDE_INPUT = ["hide-input"]  # plumbing with an output to show: the code folds away
+REMOVE_INPUT = ["remove-input"]  # plumbing without output: the cell stays in the notebook only
 
-The cell below is papermill's `parameters` cell: `profile` (`cpu` by default, `paper` with
-`device="cuda"`), the seeds and tasks (default: the profile's), `force_retrain`, and
-`stored_only`, which renders the stored runs only, names the missing ones and trains nothing
-(the environment variable `ARTRM_STORED_ONLY=1` forces it; the test suite sets it). Bad values
-stop here with a message naming the parameter."""
+READING_TEXT = f"""How every ladder chapter is laid out, its parameters, runs, tables and figures:
+{GUIDE_LINK}."""
+
+PARAMETERS_TEXT = "## Parameters"
 
 CODE_TEXT = """## The code
 
-What the {display} defines, printed from the package: the code that ran, beside the
-equations it implements. Everything else it inherits from the rung before."""
+What the {display} defines, printed from the package; everything else it inherits from the
+rung before."""
 
 CODE_TEXT_FIRST = """## The code
 
-What the {display} is made of, printed from the package: the code that ran, beside the
-equations it implements. Every later rung inherits all of it and overrides a few methods."""
+What the {display} is made of, printed from the package; every later rung inherits all of it
+and overrides a few methods."""
 
-BUILD_TEXT = """## Build and check
-
-The model at this profile's width, its loop plan for the budget, and its parameters, also at
-the paper's configuration (computed) next to the count the paper reports. Then two checks:
-causality (changing every token after position 10 must leave the logits up to position 10
-unchanged) and the block passes of one training step, counted with hooks: forward, forward
-with an autograd graph, and backward (the passes the loss gradient reaches)."""
+BUILD_TEXT = "## Build and check"
 
 RUNS_TEXT = """## Train or load
 
-The experiment: {which} on every task and seed of the profile. A run whose full
-configuration is stored in `data/` is loaded; a missing one is trained, unless `stored_only`
-(the `paper` profile trains only on a GPU: on a CPU it shows what is stored). The same runs at
-the paper's scale (the `paper` profile) are loaded wherever they are stored, and never trained
-here."""
+{which} on every task and seed of the profile."""
 
 EVALUATE_TEXT = """## Evaluate
 
-Final metrics of the {display} at every evaluation length, in percent (mean over seeds), at
-each scale, under the paper's protocol: temperature-1 sampling on problems disjoint from
-training."""
+The {display} at every evaluation length, in percent (mean over seeds)."""
 
-PLOTS_TEXT = """## Plots
+PLOTS_TEXT = "## Plots"
 
-Solid lines are the chapter's profile, dashed lines the paper's scale where it is stored."""
+NO_EARLY_EXIT_TEXT = """Every training step of the {display} runs all its nominal block passes: it
+has no early exit."""
 
 VERSUS_TEXT = """## Compared with the previous rung and with the paper
 
-Character accuracy at the training length, in percent (mean over seeds), at each scale, next
-to the paper's value where it reports one (the paper shows every rung on addition, and the
-Dense Transformer, the Universal Transformer and the Autoregressive TRM on copy and
-reverse)."""
+Character accuracy at the training length, in percent (mean over seeds)."""
 
 VERSUS_TEXT_FIRST = """## Compared with the paper
 
-Character accuracy at the training length, in percent (mean over seeds), at each scale, next
-to the paper's value."""
+Character accuracy at the training length, in percent (mean over seeds)."""
 
 TAKEAWAYS_TEXT = """## Takeaways
 
@@ -208,14 +195,38 @@ def parameters_source() -> str:
         "stored_only = False  # True: show the stored runs only and train nothing"])
 
 
+def early_exit(model: str) -> bool:
+    """Whether rung `model` can stop before its nominal passes (it accepts `full_compute`)."""
+    return "full_compute" in rung(model).switches
+
+
+def plot_cells(model: str, models: list[str], compared: str) -> list[nbformat.NotebookNode]:
+    """The chapter's figures; the realised passes only for a rung that can exit early (for any
+    other they are a flat line at the budget, said in a sentence)."""
+    cls = rung(model)
+    cells = [
+        _figure("plots.curves_by_task(history, models);", f"fig-{model}-curves",
+                f"Character accuracy at the training length during training, {compared}."),
+        _figure("plots.length_generalisation(final, models);", f"fig-{model}-length",
+                f"Character accuracy against evaluation length, {compared} (trained at one "
+                f"length; learned absolute positions past it never receive a gradient)."),
+    ]
+    if not early_exit(model):
+        return [*cells, new_markdown_cell(NO_EARLY_EXIT_TEXT.format(display=cls.display))]
+    return [*cells, _figure(f'plots.training_curves(runs, "passes_forward", [{model!r}]);',
+                            f"fig-{model}-passes",
+                            f"Realised forward block passes per training step of the "
+                            f"{cls.display} (dotted: the nominal budget).")]
+
+
 def chapter_notebook(model: str, source: RungSource | None = None) -> nbformat.NotebookNode:
     """The notebook of rung `model` (source: its file, or its class when it has none)."""
     cls, before = rung(model), previous(model)
     source = source or rung_source(model)
     number = model_names().index(model) + 1
     models = [model, before] if before else [model]
-    which = (f"the {cls.display} and the rung before, the {rung(before).display},"
-             if before else f"the {cls.display}")
+    which = (f"The {cls.display} and the rung before, the {rung(before).display},"
+             if before else f"The {cls.display}")
     compared = "this rung and the one before" if before else "this rung"
     listed = ", ".join(repr(n) for n in (model, *source.code))
     if len(listed) > 64:  # one name a line
@@ -223,19 +234,22 @@ def chapter_notebook(model: str, source: RungSource | None = None) -> nbformat.N
     cells = [
         new_markdown_cell(f"# {number}. {cls.display}\n\n{source.lede}\n\n## What changes\n\n"
                           f"{source.what_changes}"),
+        new_markdown_cell(READING_TEXT),
         new_markdown_cell(PARAMETERS_TEXT),
         new_code_cell(parameters_source(), metadata={"tags": ["parameters"]}),
-        new_code_cell(VALIDATE_SOURCE),
-        new_code_cell("from artrm.book import ladder, listing, plots, prose, report\n"
-                      "from artrm.experiments.profiles import PAPER\n\nprint(ch)"),
+        new_code_cell(VALIDATE_SOURCE, metadata={"tags": REMOVE_INPUT}),
+        new_code_cell("from artrm.book import ladder, listing, plots, prose, report, tables\n"
+                      "from artrm.experiments.profiles import PAPER",
+                      metadata={"tags": REMOVE_INPUT}),
         new_markdown_cell((CODE_TEXT if before else CODE_TEXT_FIRST).format(
             display=cls.display)),
         new_code_cell(f"listing.show({listed})"),
         new_markdown_cell(BUILD_TEXT),
-        new_code_cell(f"model = ladder.build(ch.profile, {model!r})\nladder.describe(model)"),
+        new_code_cell(f"model = ladder.build(ch.profile, {model!r})\n"
+                      "tables.show(ladder.describe(model))"),
         new_code_cell('print(f"largest change of an earlier logit when later tokens change: "\n'
                       '      f"{ladder.causality_gap(model):.1e}")\n'
-                      "ladder.counted_passes(ch.profile, model)"),
+                      "tables.show(ladder.counted_passes(ch.profile, model))"),
         new_markdown_cell(RUNS_TEXT.format(which=which)),
         new_code_cell(
             f"models = {models!r}  # {compared}\n"
@@ -246,23 +260,18 @@ def chapter_notebook(model: str, source: RungSource | None = None) -> nbformat.N
             "runs = {ch.profile.name: chapter.train_or_load(ch, configs),\n"
             '        "paper": chapter.stored(paper_configs)}\n'
             "final = report.final_frame(runs)\n"
-            "history = report.history_frame(runs)"),
+            "history = report.history_frame(runs)", metadata={"tags": HIDE_INPUT}),
         new_markdown_cell(EVALUATE_TEXT.format(display=cls.display)),
-        new_code_cell(f"report.metrics_table(final, {model!r})"),
+        new_code_cell(f"tables.show(report.metrics_table(final, {model!r}))",
+                      metadata={"tags": HIDE_INPUT}),
         new_markdown_cell(PLOTS_TEXT),
-        _figure("plots.curves_by_task(history, models);", f"fig-{model}-curves",
-                f"Character accuracy at the training length during training, {compared}."),
-        _figure("plots.length_generalisation(final, models);", f"fig-{model}-length",
-                f"Character accuracy against evaluation length, {compared} (trained at one "
-                f"length; learned absolute positions past it never receive a gradient)."),
-        _figure(f'plots.training_curves(runs, "passes_forward", [{model!r}]);',
-                f"fig-{model}-passes",
-                f"Realised forward block passes per training step of the {cls.display} "
-                f"(dotted: the nominal budget)."),
+        *plot_cells(model, models, compared),
         new_markdown_cell(VERSUS_TEXT if before else VERSUS_TEXT_FIRST),
-        new_code_cell(f"report.versus(final, {model!r}, {before!r})"),
+        new_code_cell(f"tables.show(report.versus(final, {model!r}, {before!r}))",
+                      metadata={"tags": HIDE_INPUT}),
         new_markdown_cell(TAKEAWAYS_TEXT),
-        new_code_cell(f"prose.takeaways(final, runs, {model!r}, {before!r}, decoding=\"sample\")"),
+        new_code_cell(f"prose.takeaways(final, runs, {model!r}, {before!r}, decoding=\"sample\")",
+                      metadata={"tags": HIDE_INPUT}),
     ]
     if source.takeaways:
         cells.append(new_markdown_cell(f"And from the design of the rung:\n\n{source.takeaways}"))
@@ -287,7 +296,9 @@ def toc() -> str:
              "format: jb-book", "root: intro", "parts:"]
     for folder, (caption, names) in [*(("chapters/", part) for part in parts()), ("", PAGES)]:
         lines += [f"  - caption: {caption}", "    chapters:"]
-        lines += [f"      - file: {folder}{name}" for name in names]
+        for name in names:  # the guide to the ladder chapters follows the overview
+            lines += [f"      - file: {folder}{name}"] + ([f"      - file: {GUIDE}"]
+                                                         if name == OVERVIEW else [])
     return "\n".join(lines) + "\n"
 
 
