@@ -14,7 +14,6 @@ from matplotlib.lines import Line2D
 
 from artrm.book.paper import HL_STRUCTURE
 from artrm.book.plots import PAPER_MARK, colour, finish, label, panels, present
-from artrm.book.statistics import LEARNED
 from artrm.models.ladder import model_names
 from artrm.results.schema import Record
 
@@ -168,113 +167,6 @@ def plateau_text(curves: pd.DataFrame, threshold: float = PLATEAU_EXIT) -> str:
             where = f"at {which} ({when})"
         parts.append(f"{label(model)} {where}")
     return "; ".join(parts)
-
-
-def best_text(df: pd.DataFrame, variant: str) -> str:
-    """The best split of each nested rung for `variant`: "Dual Nested UT 2x1 (0.18), ..."."""
-    g = df[df["variant"] == variant] if len(df) else df
-    if g.empty:
-        return "not run yet"
-    means = g.groupby(["model", "H", "L"])["char_acc"].mean()
-    parts = []
-    for model in present(g, "model", model_names()):
-        (_, h, inner), acc = max(means[model:model].items(), key=lambda kv: kv[1])
-        parts.append(f"{label(model)} at {h}x{inner} ({acc:.2f})")
-    return ", ".join(parts)
-
-
-def hl_verdict_text(df: pd.DataFrame) -> str:
-    """Which splits of the budget lift each nested rung off the plateau (mean L10 character
-    accuracy above PLATEAU_EXIT) and which learn (at least LEARNED), per variant, and what the
-    faithful splits say about the authors' conclusion that the failure is not an artefact of
-    the H-L choice."""
-    if df.empty:
-        return "No split is stored yet."
-    keys = ["variant", "model", "H", "L"]
-    means = df.groupby(keys)["char_acc"].mean()
-    seeds = df.groupby(keys)["seed"].nunique()
-    above = df.assign(off=df["char_acc"] > PLATEAU_EXIT).groupby(keys)["off"].sum()
-    sentences, lifted = [], []
-    for variant in VARIANTS:
-        parts = []
-        for model in present(df[df["variant"] == variant], "model", model_names()):
-            m = means[variant][model]
-            off = [f"{h}x{inner} ({acc:.2f}" + (
-                       f", {above[variant, model, h, inner]} of {seeds[variant, model, h, inner]}"
-                       " seeds)" if seeds[variant, model, h, inner] > 1 else ")")
-                   for (h, inner), acc in m.items() if acc > PLATEAU_EXIT]
-            learned = int((m >= LEARNED).sum())
-            parts.append(f"the {label(model)} leaves the plateau at {len(off)} of {len(m)} splits"
-                         + (f" ({', '.join(off)}; {learned} reach {LEARNED:.1f})" if off else ""))
-            if variant == "faithful":
-                lifted += [f"the {label(model)} at {x}" for x in off]
-        if parts:
-            name = "Faithful" if variant == "faithful" else "With state_norm"
-            sentences.append(f"{name}, {' and '.join(parts)}.")
-    if lifted:
-        sentences.append(f"So a split does lift a faithful nested rung off the plateau "
-                         f"({', '.join(lifted)}): at this budget the H-L choice matters, "
-                         "against the authors' conclusion that the failure is not an "
-                         "artefact of it")
-    else:
-        sentences.append("No split lifts a faithful nested rung off the plateau, as the "
-                         "authors conclude: the failure is not an artefact of the H-L choice")
-    lo, hi = seeds.min(), seeds.max()
-    count = f"{lo} seed" if hi == 1 else f"{lo} seeds" if lo == hi else f"{lo} to {hi} seeds"
-    sentences[-1] += f" ({count} per split)."
-    return " ".join(sentences)
-
-
-def hl_gradient_text(df: pd.DataFrame) -> str:
-    """Faithful splits: how many of their passes carry gradient, and whether that separates
-    the splits off the plateau from the rest."""
-    g = df[df["variant"] == "faithful"] if len(df) else df
-    if g.empty:
-        return "No faithful split is stored yet."
-    split = g.groupby(["model", "H", "L"], sort=False)[["passes", "grad_passes", "char_acc"]
-                                                       ].mean().reset_index()
-    split["full"] = split["grad_passes"] >= split["passes"] - 1e-6
-    parts = []
-    for model in present(split, "model", model_names()):
-        m = split[split["model"] == model]
-        share = m["grad_passes"] / m["passes"]
-        parts.append(f"the {label(model)} {share.min():.0%} to {share.max():.0%}"
-                     if share.min() < share.max() else f"the {label(model)} {share.min():.0%}")
-    text = f"Faithful, the share of passes that carry gradient: {', '.join(parts)}."
-    off = split["char_acc"] > PLATEAU_EXIT
-    names = [f"{label(r.model)} {r.H}x{r.L}" for r in split[split["full"] & ~off].itertuples()]
-    if not off.any():
-        return text + " No faithful split leaves the plateau."
-    if split.loc[off, "full"].all() and not names:
-        return text + (" The splits off the plateau are exactly those in which every pass "
-                       "carries gradient.")
-    if split.loc[off, "full"].all():
-        return text + (" Every split off the plateau has gradient through every pass, but not "
-                       f"every such split leaves it ({', '.join(names)} do not).")
-    return text + (" The share of passes with gradient does not separate the splits off the "
-                   "plateau from the rest.")
-
-
-def hl_dual_ut_text(df: pd.DataFrame, dual_ut: Iterable[Record], length: int) -> str:
-    """The Dual Nested UT at H = L = 1 (the Dual UT with its state detached at every step)
-    against the Dual UT at the same budget, seed by seed: "the Dual Nested UT at 1x1 reaches
-    0.80, 0.86 (faithful, seeds 1337, 1338) and 0.31 (state_norm, seed 1337); the Dual UT,
-    0.79, 0.95 on the faithful seeds"."""
-    g = df[(df["model"] == "ut_level2") & (df["H"] == 1) & (df["L"] == 1)] if len(df) else df
-    faithful = sorted(g.loc[g["variant"] == "faithful", "seed"]) if len(g) else []
-    dual = {r["seed"]: r["final"][str(length)]["char_acc"] for r in dual_ut}
-    if g.empty or not faithful or any(s not in dual for s in faithful):
-        return "not run yet"
-
-    def values(rows: pd.DataFrame) -> str:
-        rows = rows.sort_values("seed")
-        seeds = ", ".join(str(s) for s in rows["seed"])
-        return (", ".join(f"{a:.2f}" for a in rows["char_acc"])
-                + f" ({rows['variant'].iloc[0]}, seed{'s' if len(rows) > 1 else ''} {seeds})")
-
-    nested = " and ".join(values(rows) for _, rows in g.groupby("variant", sort=False))
-    ours = ", ".join(f"{dual[s]:.2f}" for s in faithful)
-    return f"the Dual Nested UT at 1x1 reaches {nested}; the Dual UT, {ours} on the faithful seeds"
 
 
 def best_budget_text(df: pd.DataFrame) -> str:
