@@ -13,12 +13,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from artrm.book.paper import HL_STRUCTURE
-from artrm.book.plots import PAPER_MARK, colour, finish, label, panels, present
+from artrm.book.plots import PAPER_MARK, VARIANT_STYLE, colour, finish, label, panels, present
 from artrm.models.ladder import model_names
 from artrm.results.schema import Record
 
-VARIANTS = {"faithful": "-", "state_norm": "--"}
-METRICS = ["char_acc", "first_char_acc", "last_char_acc", "seq_acc"]
+METRICS = ["char_acc", "first_char_acc", "last_char_acc", "seq_acc"]  # shown, of TASK_METRICS
 
 
 def frame(records: Iterable[Record], length: int) -> pd.DataFrame:
@@ -34,7 +33,8 @@ def frame(records: Iterable[Record], length: int) -> pd.DataFrame:
                      "budget": a["budget"], "passes": r["passes"]["forward_mean"],
                      "grad_passes": r["passes"]["backward_mean"],
                      **{m: r["final"][str(length)][m] for m in METRICS}})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["model", "seed", "variant", "H", "L", "N", "budget",
+                                       "passes", "grad_passes", *METRICS])
 
 
 def hl_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -59,7 +59,7 @@ def hl_figure(df: pd.DataFrame) -> Figure:
     splits = sorted({(h, inner) for h, inner in zip(df.get("H", []), df.get("L", []))})
     names = [f"{h}x{inner}" for h, inner in splits]
     for ax, model in zip(axes, models):
-        for variant, ls in VARIANTS.items():
+        for variant, ls in VARIANT_STYLE.items():
             g = df[(df["model"] == model) & (df["variant"] == variant)]
             means = g.groupby(["H", "L"])["char_acc"].mean()
             xs = [i for i, s in enumerate(splits) if s in means.index]
@@ -70,7 +70,7 @@ def hl_figure(df: pd.DataFrame) -> Figure:
         if theirs:
             ax.plot(*zip(*theirs), **PAPER_MARK)
         ax.set_xticks(range(len(names)), names)
-    extra = [(Line2D([], [], color="grey", ls=ls), v) for v, ls in VARIANTS.items()]
+    extra = [(Line2D([], [], color="grey", ls=ls), v) for v, ls in VARIANT_STYLE.items()]
     extra.append((Line2D([], [], **PAPER_MARK), "authors' runs (other settings)"))
     return finish(fig, axes, "H x L (same budget)", "L10 char accuracy", extra=extra)
 

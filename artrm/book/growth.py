@@ -12,14 +12,22 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from artrm.book.plots import LEGEND_SIZE, MARKERS, colour, finish, label, legend_entries, panels
+from artrm.book.plots import (
+    LEGEND_SIZE,
+    MARKERS,
+    VARIANT_STYLE,
+    colour,
+    finish,
+    label,
+    legend_entries,
+    panels,
+)
 from artrm.book.statistics import LEARNED
 from artrm.experiments.states import GOLDEN, growth_per_pass
 from artrm.models.ladder import model_names, rung
 from artrm.models.ut_level1 import DualUT
 
 Trace = dict[str, Any]
-VARIANT_STYLE = {"faithful": "-", "state_norm": "--"}
 
 
 def frame(traces: Mapping[tuple[str, str, str], Trace]) -> pd.DataFrame:

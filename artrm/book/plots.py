@@ -39,6 +39,7 @@ from artrm.models.ladder import RUNGS, model_names, rung
 
 LEGEND_SIZE = 8  # points: legible where a figure is printed at the text width
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")  # one per rung where colours alone are close
+VARIANT_STYLE = {"faithful": "-", "state_norm": "--"}  # the line of each state variant
 PAPER_MARK = dict(marker="D", color="black", markersize=5, linestyle="none", zorder=5)
 QUARTERS = ["pos_q1_acc", "pos_q2_acc", "pos_q3_acc", "pos_q4_acc"]
 

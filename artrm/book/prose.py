@@ -14,6 +14,7 @@ from artrm.book.report import (
     compare,
     scale_label,
     scales_of,
+    seeds_word,
     span,
     with_verdicts,
 )
@@ -30,9 +31,6 @@ def points(x: float) -> str:
     return f"{100 * x:+.1f} points"
 
 
-def _seeds(n: int) -> str:
-    return f"{n} seed{'s' if n != 1 else ''}"
-
 
 def _accuracy(df: pd.DataFrame, model: str) -> list[str]:
     """One bullet per task: the rung's accuracy at the training length at each scale, and
@@ -44,7 +42,7 @@ def _accuracy(df: pd.DataFrame, model: str) -> list[str]:
             x = df[(df["model"] == model) & (df["task"] == task) & (df["scale"] == scale)]
             if len(x):
                 parts.append(f"{percent(x['char_acc'].mean())} ({scale_label(scale)}, "
-                             f"{_seeds(x['seed'].nunique())})")
+                             f"{seeds_word(x['seed'].nunique())})")
         if not parts:
             continue
         ref = L10_CHAR_ACC.get((model, task))

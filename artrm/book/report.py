@@ -40,6 +40,7 @@ from artrm.errors import check_choice
 from artrm.experiments.study import BASELINES, CORE, FIXES_OF, variant_of
 from artrm.models.ladder import model_names, rung
 from artrm.results.store import Record
+from artrm.training.metrics import METRICS as TASK_METRICS
 from artrm.training.reevaluate import stored_evaluation
 
 Runs = Iterable[Record] | Mapping[str, Iterable[Record]]
@@ -47,8 +48,7 @@ Runs = Iterable[Record] | Mapping[str, Iterable[Record]]
 PAPER_SCALE = "paper"  # the scale of the `paper` profile's runs
 NOT_RUN = "not run yet"
 KEYS = ["scale", "model", "task", "seed", "variant", "train_len"]
-METRICS = ["char_acc", "seq_acc", "first_char_acc", "last_char_acc", "pos_q1_acc", "pos_q2_acc",
-           "pos_q3_acc", "pos_q4_acc", "passes"]
+METRICS = [*TASK_METRICS, "passes"]  # a run's metrics, then its realised passes
 SHOWN = {"char_acc": "char", "seq_acc": "sequence", "first_char_acc": "first char",
          "last_char_acc": "last char"}  # metric -> its column in the tables
 
@@ -191,13 +191,14 @@ def with_verdicts(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
 def comparison_text(row: pd.Series | dict[str, Any]) -> str:
     """A comparison for prose: "+0.85 over 5 seeds (greedy; learned 5/5 against 0/5, Fisher p
     0.008; sign-flip p 0.062, at least 0.062; Holm p 0.9): suggestive"."""
-    return (f"{row['difference']:+.2f} over {_seeds(row['seeds'])} ({row['decoding']}; learned "
+    return (f"{row['difference']:+.2f} over {seeds_word(row['seeds'])} ({row['decoding']}; learned "
             f"{row['learned']} against {row['against']}, Fisher p {row['fisher p']:.3g}; "
             f"sign-flip p {row['sign-flip p']:.3g}, at least {row['min p']:.3g}; Holm p "
             f"{row['holm p']:.3g}): {row['verdict']}")
 
 
-def _seeds(n: int) -> str:
+def seeds_word(n: int) -> str:
+    """"1 seed", "4 seeds"."""
     return f"{n} seed" if n == 1 else f"{n} seeds"
 
 

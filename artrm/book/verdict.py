@@ -27,9 +27,6 @@ from artrm.models.ladder import model_names
 NESTED = tuple(m for m in model_names() if m in FIXES_OF)  # ladder order
 
 
-def _seeds(n: int) -> str:
-    return f"{n} seed" if n == 1 else f"{n} seeds"
-
 
 def _rows(df: pd.DataFrame, model: str, variant: str, task: str) -> pd.Series:
     rows = df[(df["model"] == model) & (df["variant"] == variant) & (df["task"] == task)]
