@@ -38,7 +38,7 @@ html: setup
 ## numbers, links inside the PDF): the single-page HTML of book/chapters/ (executes nothing)
 ## printed by headless chromium, copied next to the HTML book (which links to it); prints its path
 pdf: setup chromium
-	$(PY) -m artrm.book.pdf
+	$(PY) -m artrm.book.build.pdf
 
 ## grid: the whole training grid of the cpu profile (the runs the book reuses)
 grid: setup

@@ -335,8 +335,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_notebooks(args: argparse.Namespace) -> None:
-    from artrm.book.notebooks import CHAPTERS_DIR, NotebookFailed, run_in_place, run_notebooks
-    from artrm.book.template import generate
+    from artrm.book.build.notebooks import CHAPTERS_DIR, NotebookFailed, run_in_place, run_notebooks
+    from artrm.book.build.template import generate
 
     if args.generate:
         given = [flag for flag, value in (("--only", args.only), ("--profile", args.profile),

@@ -1,5 +1,5 @@
 """Build the book from the committed notebooks for the tests (nothing is executed here); the
-PDF test prints the same copy (artrm/book/pdf.py)."""
+PDF test prints the same copy (artrm/book/build/pdf.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from artrm.book.notebooks import SOURCE_DIR, copy_assets, merge_parameters, notebook_names
-from artrm.book.pdf import BOOK, jupyter_book
+from artrm.book.build.notebooks import SOURCE_DIR, copy_assets, merge_parameters, notebook_names
+from artrm.book.build.pdf import BOOK, jupyter_book
 
 
 @dataclass(frozen=True)

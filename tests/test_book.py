@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from artrm.book.notebooks import notebook_names, run_notebooks
-from artrm.book.pdf import PDF_NAME
+from artrm.book.build.notebooks import notebook_names, run_notebooks
+from artrm.book.build.pdf import PDF_NAME
 from artrm.paths import REPO, runs_dir
 
 PAGES = ["index.html", "intro.html", "cite.html", "references.html",

@@ -15,10 +15,11 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from artrm.book import chapter, ladder, plots, prose, report
-from artrm.book.notebooks import run_notebooks
+from artrm.book import chapter, plots, report
+from artrm.book.build.notebooks import run_notebooks
+from artrm.book.build.template import chapter_notebook, intro_ladder, notebook_names, toc
+from artrm.book.chapters import ladder, prose
 from artrm.book.paper import NOT_REPORTED, PARAMS, reported
-from artrm.book.template import chapter_notebook, intro_ladder, notebook_names, toc
 from artrm.data.tasks import unregister_task
 from artrm.experiments.profiles import SMOKE
 from artrm.models.ladder import unregister

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from artrm.book.pdf import CHROMIUM, INSTALL, chromium_command
+from artrm.book.build.pdf import CHROMIUM, INSTALL, chromium_command
 from artrm.paths import REPO
 
 RESULTS = "chapters/08_results.html"
@@ -83,7 +83,7 @@ def site(built_book) -> Iterator[str]:
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Headless chromium (artrm/book/pdf.py's flags) with a fresh profile."""
+    """Headless chromium (artrm/book/build/pdf.py's flags) with a fresh profile."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: {INSTALL}", pytrace=False)
     return subprocess.run(chromium_command(tmp_path / "profile", *args), capture_output=True,

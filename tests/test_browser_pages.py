@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from test_browser import chromium, site  # noqa: F401  (the fixture serves the built book)
 
-from artrm.book.notebooks import notebook_names
+from artrm.book.build.notebooks import notebook_names
 
 CHAPTERS = [f"chapters/{name}.html" for name in notebook_names()]
 MISSING = {"nan", "NaN", "None", "<NA>", "NaT"}

@@ -14,7 +14,7 @@ import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from artrm.book import chapter as chapter_module
-from artrm.book.notebooks import (
+from artrm.book.build.notebooks import (
     SOURCE_DIR,
     NotebookFailed,
     current_env_kernel,
@@ -26,7 +26,7 @@ from artrm.book.notebooks import (
     select,
     with_values,
 )
-from artrm.book.template import VALIDATE_SOURCE
+from artrm.book.build.template import VALIDATE_SOURCE
 from artrm.cli import main
 from artrm.errors import ConfigError
 from artrm.paths import REPO
@@ -132,7 +132,7 @@ def test_the_cli_reports_a_failed_notebook_in_one_line_with_exit_1(monkeypatch, 
     def fail(*args, **kwargs):
         raise NotebookFailed("05_dual_ut", 4, "RuntimeError: nan loss", tmp_path / "x.ipynb")
 
-    monkeypatch.setattr("artrm.book.notebooks.run_notebooks", fail)
+    monkeypatch.setattr("artrm.book.build.notebooks.run_notebooks", fail)
     with pytest.raises(SystemExit) as exit_info:
         main(["notebooks", "--profile", "smoke"])
     assert exit_info.value.code == 1

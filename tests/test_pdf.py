@@ -1,4 +1,4 @@
-"""The book as one PDF (`make pdf`, artrm/book/pdf.py), built from the committed notebooks: a
+"""The book as one PDF (`make pdf`, artrm/book/build/pdf.py), built from the committed notebooks: a
 plausible number of pages, the title on page 1, page numbers, a contents page whose numbers
 are the chapters' pages, an outline of chapters and sections, links that stay inside the PDF,
 every chapter and the bibliography, equations typeset (no TeX left in the text) and a figure
@@ -22,8 +22,8 @@ import yaml
 from PIL import Image
 from pypdf import PdfReader
 
-from artrm.book.notebooks import SOURCE_DIR, notebook_names
-from artrm.book.pdf import BOOK, CHROMIUM, PDF_NAME, build_pdf
+from artrm.book.build.notebooks import SOURCE_DIR, notebook_names
+from artrm.book.build.pdf import BOOK, CHROMIUM, PDF_NAME, build_pdf
 
 POPPLER = ("pdfinfo", "pdftotext", "pdftoppm", "pdfimages")
 INSTALL = "install them with `make chromium` as root (apt-get install chromium poppler-utils)"

@@ -302,7 +302,7 @@ def test_bad_data_folders(probe, monkeypatch, tmp_path):
 
 
 def test_bad_notebook_runs(probe, tmp_path):
-    from artrm.book.notebooks import SOURCE_DIR
+    from artrm.book.build.notebooks import SOURCE_DIR
 
     probe(["notebooks", "--out", str(SOURCE_DIR)], "--out must differ from the source")
     blocker = tmp_path / "file"

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from artrm.book import chapter, ladder, prose, report
+from artrm.book import chapter, report
+from artrm.book.chapters import ladder, prose
 from artrm.errors import ConfigError
 
 
@@ -152,9 +153,10 @@ def test_every_number_the_paper_reports_against_ours_with_deltas_and_intervals()
     assert cells.loc[("Dual UT", "addition", "L10 char"), "cpu: ours"] == "-"
     assert cells.loc[("Dual UT", "addition", "L10 seq"), "paper scale: seeds"] == 0
     assert "paper scale: range" not in cells  # no scale has the seeds for one
-    headline = report.headline(final)
-    assert headline.loc[("Dense Transformer", "copy")].tolist() == ["100.0%", "95.0%",
-                                                                     report.NOT_RUN]
+    headline = report.headline(final)  # a scale with no stored run gets no column
+    assert headline.loc[("Dense Transformer", "copy")].tolist() == ["100", "95 [90, 100], 3 seeds"]
+    assert headline.loc[("Dual UT", "addition")].tolist() == ["83", report.NOT_RUN]
+    assert report.seeds_text(pd.Series([0.8])) == "80, 1 seed"
     assert report.ranking(final, task="copy").loc["Dense Transformer", "rank (ours, cpu)"] == 1
 
 

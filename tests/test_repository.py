@@ -9,7 +9,7 @@ import re
 
 import yaml
 
-from artrm.book.repository import (
+from artrm.book.build.repository import (
     BOOK,
     companion_bibtex,
     get_the_code,

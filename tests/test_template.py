@@ -11,8 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from artrm.book.listing import EQ_TAG
-from artrm.book.template import (
+from artrm.book.build.template import (
     BOOK,
     LADDER_DIR,
     SOURCE_DIR,
@@ -25,6 +24,7 @@ from artrm.book.template import (
     rung_source,
     toc,
 )
+from artrm.book.listing import EQ_TAG
 from artrm.errors import ConfigError
 from artrm.paths import REPO
 
@@ -34,7 +34,8 @@ def test_each_committed_ladder_notebook_is_the_templates_output(chapter, model):
     committed = nbformat.read(SOURCE_DIR / f"{chapter}.ipynb", as_version=4)
     assert cell_sources(committed) == cell_sources(chapter_notebook(model)), (
         f"notebooks/{chapter}.ipynb differs from its template: edit notebooks/ladder/"
-        f"{chapter}.md or artrm/book/template.py, then run python -m artrm notebooks --generate")
+        f"{chapter}.md or artrm/book/build/template.py, then run python -m artrm notebooks "
+        f"--generate")
 
 
 def test_every_rung_has_a_source_file_and_every_source_file_a_rung():

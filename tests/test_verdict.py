@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from artrm.book import verdict
+from artrm.book.chapters import verdict
 from artrm.data.tasks import task_names
 from artrm.models.ladder import model_names
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from IPython.display import Markdown
 
-from artrm.book.template import book_labels
+from artrm.book.build.template import book_labels
 from artrm.models.ladder import rung
 from artrm.paths import REPO
 

@@ -1,7 +1,7 @@
 """Tables for reading: every table of the book goes through `show`.
 
-`show` turns a frame (from artrm.book.report, ladder, growth, analyses, verdict) into a
-`Table`, which a notebook displays as plain HTML: no index column (the index becomes leading
+`show` turns a frame (from artrm.book.report and the chapters' helpers, artrm.book.chapters)
+into a `Table`, which a notebook displays as plain HTML: no index column (the index becomes leading
 columns, a value repeated from the row above left blank), rung names instead of model ids,
 words for booleans, rounded numbers (fractions as percentages where asked), "–" with a footnote
 instead of a missing value, and nothing truncated. The book's stylesheet

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 
 from artrm.book.chapter import STORED_ONLY_ENV, stored_only_forced
-from artrm.book.template import (
+from artrm.book.build.template import (
     BOOK,
     SOURCE_DIR,
     chapter_notebook,

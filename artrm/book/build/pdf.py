@@ -8,7 +8,7 @@ Chromium loads it from disk, runs its scripts in virtual time (the vendored Math
 every equation before the budget is spent) and prints it with an outline of the headings. The
 contents' page numbers come from the printed PDF's named destinations (one per chapter): the
 page is printed again until they no longer change (twice, in practice).
-`python -m artrm.book.pdf` writes book/_build/pdf/artrm-book.pdf, copies it next to the HTML
+`python -m artrm.book.build.pdf` writes book/_build/pdf/artrm-book.pdf, copies it next to the HTML
 book's root page (which links to it) when that exists, and prints its path.
 """
 

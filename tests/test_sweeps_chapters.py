@@ -1,16 +1,17 @@
-"""The H-L and budget analyses' tables and texts are computed from the stored records."""
+"""The H-L and budget chapters' tables and figures are computed from the stored records."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 
-from artrm.book import analyses, chapter
+from artrm.book import chapter
+from artrm.book.chapters import sweeps
 
 
 def record(model: str, seed: int, h: int, inner: int, state_norm: bool, acc: float,
            budget: int = 24) -> dict:
-    metrics = {m: acc for m in analyses.METRICS}
+    metrics = {m: acc for m in sweeps.METRICS}
     return {"model": model, "seed": seed,
             "config": {"arch": {"state_norm": state_norm, "budget": budget}},
             "plan": {"n_outer": h, "n_inner": inner, "n_layer": budget // (h * (inner + 1))},
@@ -19,10 +20,10 @@ def record(model: str, seed: int, h: int, inner: int, state_norm: bool, acc: flo
 
 
 def test_hl_table_averages_seeds_and_counts_the_passes_with_gradient():
-    df = analyses.frame([record("trm", 1, 2, 2, False, 0.1), record("trm", 2, 2, 2, False, 0.3),
+    df = sweeps.frame([record("trm", 1, 2, 2, False, 0.1), record("trm", 2, 2, 2, False, 0.3),
                          record("trm", 1, 4, 2, False, 0.5), record("trm", 1, 2, 2, True, 0.9)],
                         10)
-    table = analyses.hl_table(df)
+    table = sweeps.hl_table(df)
     assert table.loc[("Autoregressive TRM", "faithful", 2, 2, 4), "char_acc"] == 0.2
     assert table.loc[("Autoregressive TRM", "faithful", 2, 2, 4), "seeds"] == 2
     # only the last cycle carries gradient
@@ -30,44 +31,44 @@ def test_hl_table_averages_seeds_and_counts_the_passes_with_gradient():
 
 
 def test_coverage_names_a_partial_grid_and_how_to_finish_it():
-    assert analyses.coverage_text(20, 20, "hl") == "All 20 runs of the grid are stored."
-    text = analyses.coverage_text(4, 20, "hl")
+    assert sweeps.coverage_text(20, 20, "hl") == "All 20 runs of the grid are stored."
+    text = sweeps.coverage_text(4, 20, "hl")
     assert "4 of the 20 runs" in text and "--experiment hl" in text
 
 
 def curve_record(model: str, budget: int, accs: list[float], seed: int = 1) -> dict:
-    history = [{"step": 100 * (i + 1), "eval": {"10": {m: a for m in analyses.METRICS}}}
+    history = [{"step": 100 * (i + 1), "eval": {"10": {m: a for m in sweeps.METRICS}}}
                for i, a in enumerate(accs)]
     return {"model": model, "seed": seed, "config": {"arch": {"budget": budget}},
             "history": history}
 
 
 def test_plateau_exits_name_the_first_step_past_the_threshold_or_never():
-    curves = analyses.curves_frame([curve_record("ut", 6, [0.1, 0.6, 0.9]),
+    curves = sweeps.curves_frame([curve_record("ut", 6, [0.1, 0.6, 0.9]),
                                     curve_record("ut", 12, [0.1, 0.2, 0.3]),
                                     curve_record("gpt_level1", 6, [0.1, 0.2, 0.7]),
                                     curve_record("gpt_level1", 12, [0.1, 0.55, 0.9]),
                                     curve_record("trm", 6, [0.1, 0.1, 0.1])], 10)
-    exits = analyses.plateau_exits(curves).set_index(["model", "budget"])["exit"]
+    exits = sweeps.plateau_exits(curves).set_index(["model", "budget"])["exit"]
     assert exits[("ut", 6)] == 200 and exits[("gpt_level1", 6)] == 300
     assert math.isnan(exits[("ut", 12)])
-    text = analyses.plateau_text(curves)
+    text = sweeps.plateau_text(curves)
     assert "Universal Transformer at 6 only (step 200)" in text
     assert "at every budget (steps 200 to 300)" in text
     assert "Autoregressive TRM at no budget (in 300 steps)" in text
 
 
 def test_plateau_exit_is_read_from_the_mean_over_seeds():
-    curves = analyses.curves_frame([curve_record("ut", 6, [0.1, 0.9], seed=1),
+    curves = sweeps.curves_frame([curve_record("ut", 6, [0.1, 0.9], seed=1),
                                     curve_record("ut", 6, [0.1, 0.05], seed=2)], 10)
-    assert math.isnan(analyses.plateau_exits(curves)["exit"][0])  # mean 0.475 at step 200
+    assert math.isnan(sweeps.plateau_exits(curves)["exit"][0])  # mean 0.475 at step 200
 
 
 def test_budget_curves_wrap_into_rows_of_three_with_a_label_per_row():
-    curves = analyses.curves_frame([curve_record(m, b, [0.1, 0.6]) for m in
+    curves = sweeps.curves_frame([curve_record(m, b, [0.1, 0.6]) for m in
                                     ("gpt_level1", "gpt_level2", "ut", "ut_level1")
                                     for b in (6, 12)], 10)
-    fig = analyses.budget_curves_figure(curves)
+    fig = sweeps.budget_curves_figure(curves)
     axes = fig.axes
     assert len(axes) == 4  # the unused sixth panel is removed
     assert [len(ax.lines) for ax in axes] == [3, 3, 3, 3]  # two budgets and the chance line
