@@ -238,7 +238,8 @@ def chapter_notebook(model: str, source: RungSource | None = None) -> nbformat.N
         new_markdown_cell(PARAMETERS_TEXT),
         new_code_cell(parameters_source(), metadata={"tags": ["parameters"]}),
         new_code_cell(VALIDATE_SOURCE, metadata={"tags": REMOVE_INPUT}),
-        new_code_cell("from artrm.book import ladder, listing, plots, prose, report, tables\n"
+        new_code_cell("from artrm.book import listing, plots, report, tables\n"
+                      "from artrm.book.chapters import ladder, prose\n"
                       "from artrm.experiments.profiles import PAPER",
                       metadata={"tags": REMOVE_INPUT}),
         new_markdown_cell((CODE_TEXT if before else CODE_TEXT_FIRST).format(
