@@ -72,3 +72,10 @@ def test_ut_exits_early_at_initialisation_as_the_reference():
     out = model(torch.randint(0, 14, (4, 30)))
     assert 2 <= model.passes.forward <= 4  # of 24: p is about 0.5 at init (spec 2.4)
     assert out.stats["act_steps"] == model.passes.forward
+
+
+def test_a_plan_is_stored_under_the_records_field_names():
+    """The code says `steps`; a record keeps the schema's `n_layer` for N (no migration)."""
+    plan = LoopPlan(4, 6, 2, 2)
+    assert plan.steps == 4 and plan.nominal_passes == 24
+    assert plan.record() == {"n_layer": 4, "passes_per_step": 6, "n_outer": 2, "n_inner": 2}

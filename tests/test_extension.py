@@ -34,7 +34,7 @@ class PairedTransformer(IterativeTransformer):
 
     @classmethod
     def loop_plan(cls, arch: ArchConfig) -> LoopPlan:
-        return LoopPlan(n_layer=arch.budget // 2, passes_per_step=2)
+        return LoopPlan(steps=arch.budget // 2, passes_per_step=2)
 
     def refine(self, x: torch.Tensor, h: torch.Tensor, t: int) -> torch.Tensor:
         return self.f(self.f(h))

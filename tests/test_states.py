@@ -56,4 +56,4 @@ def test_the_trained_trace_is_computed_once_and_kept_in_the_record(data_dir):
     first = stored_trace(record, store)
     assert first is not None and store.find(cfg)["state_trace"] == first
     assert stored_trace(store.find(cfg), store) == first
-    assert len(first["halt_p"]) == cfg.plan.n_layer
+    assert len(first["halt_p"]) == cfg.plan.steps

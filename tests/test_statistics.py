@@ -1,5 +1,5 @@
-"""The seed statistics against textbook values: Fisher's exact test, the exact sign-flip and
-permutation tests and the smallest p they can reach, Clopper-Pearson intervals, Holm's
+"""The seed statistics against textbook values: Fisher's exact test, the exact sign-flip test
+and the smallest p they can reach, Clopper-Pearson intervals, Holm's
 correction, the outcome modes and the verdict's wording."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from artrm.book.statistics import (
     mean_range,
     min_p,
     outcome,
-    permutation,
     proportion_interval,
     sign_flip,
     verdict,
@@ -53,9 +52,7 @@ def test_the_sign_flip_is_exact_and_weighs_the_differences():
     assert sign_flip([0.3], "greater") == 0.5 and sign_flip([0.3], "less") == 1.0
 
 
-def test_the_unpaired_permutation_test_and_fishers_smallest_p():
-    assert permutation([0.9, 0.95, 1.0], [0.1, 0.12, 0.11], "greater") == pytest.approx(1 / 20)
-    assert permutation([0.9, 0.95, 1.0], [0.1, 0.12, 0.11]) == pytest.approx(2 / 20)
+def test_fishers_smallest_p():
     assert min_p(5, paired=False) == pytest.approx(2 / 252)
     assert min_p(4, paired=False, other=3) == pytest.approx(1 / 35)  # the other tail is likelier
     assert min_p(3, paired=False, alternative="greater") == pytest.approx(1 / 20)

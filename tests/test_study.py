@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import pandas as pd
-
-from artrm.book import chapter, report
+from artrm.book import chapter
 from artrm.config import EvalConfig, OptimConfig
 from artrm.experiments.profiles import SMOKE
 from artrm.experiments.study import (
@@ -68,16 +66,6 @@ def test_a_chapter_trains_its_seeds_and_only_loads_the_others(data_dir):
     trained = len(study_configs(PROFILE, (1337,)))
     assert sorted(r["seed"] for r in records) == [1337] * trained + [1338]
     assert len(ResultStore().records()) == len(records)  # nothing of seed 1338 was trained
-
-
-def test_learned_counts_the_seeds_past_the_threshold_per_task():
-    df = pd.DataFrame({"model": ["trm"] * 3 + ["gpt"], "variant": ["all"] * 3 + ["faithful"],
-                       "task": ["copy", "copy", "reverse", "copy"],
-                       "char_acc": [0.95, 0.11, 0.1, 1.0]})
-    table = report.study_learned(df)
-    assert table.loc[("trm", "all"), "copy"] == "1/2"
-    assert table.loc[("trm", "all"), "reverse"] == "0/1"
-    assert table.loc[("gpt", "faithful"), "reverse"] == "-"
 
 
 def test_the_screen_runs_on_copy_and_reverse_only():

@@ -21,7 +21,6 @@ import pandas as pd
 
 from artrm.book.paper import L10_CHAR_ACC, LAST_CHAR_BREAKTHROUGH, LENGTH, NOT_REPORTED, Cell, cells
 from artrm.book.statistics import (
-    LEARNED,
     MODES,
     TRAIN_LEN,
     fisher,
@@ -497,17 +496,6 @@ def study_gaps(df: pd.DataFrame, decoding: str) -> pd.DataFrame:
                  ].reset_index(drop=True)
 
 
-def study_learned(df: pd.DataFrame, threshold: float = LEARNED) -> pd.DataFrame:
-    """How many seeds of each model x variant learned each task ("k/n": character accuracy at
-    least `threshold`). Outcomes here are bimodal (a run learns the task or stays at chance),
-    so this count says more than a mean over few seeds."""
-    def count(x: pd.Series) -> str:
-        return f"{int((x >= threshold).sum())}/{len(x)}"
-
-    return df.pivot_table(index=["model", "variant"], columns="task", values="char_acc",
-                          aggfunc=count, observed=True).fillna("-")
-
-
 def _select(df: pd.DataFrame, **where: Any) -> pd.Series:
     """Character accuracy of the rows whose columns equal `where` (a list or tuple: any of)."""
     mask = np.ones(len(df), dtype=bool)
@@ -517,12 +505,6 @@ def _select(df: pd.DataFrame, **where: Any) -> pd.Series:
     return df[mask]["char_acc"]
 
 
-def mean_text(df: pd.DataFrame, **where: Any) -> str:
-    """The mean character accuracy of a selection, for prose ("0.955"), or "not run yet"."""
-    x = _select(df, **where)
-    return f"{x.mean():.3f}" if len(x) else NOT_RUN
-
-
 def span(values: Iterable[float], digits: int = 2) -> str:
     """The range of some values for prose ("0.10 to 0.15", or one value), or "not run yet"."""
     x = sorted(values)
@@ -530,11 +512,6 @@ def span(values: Iterable[float], digits: int = 2) -> str:
         return NOT_RUN
     lo, hi = f"{x[0]:.{digits}f}", f"{x[-1]:.{digits}f}"
     return lo if lo == hi else f"{lo} to {hi}"
-
-
-def span_text(df: pd.DataFrame, **where: Any) -> str:
-    """The range of character accuracy over a selection's runs, for prose ("0.10 to 0.15")."""
-    return span(_select(df, **where))
 
 
 def study_lengths(df: pd.DataFrame) -> pd.DataFrame:

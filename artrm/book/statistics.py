@@ -108,10 +108,6 @@ def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(x, axis=axis)
 
 
-def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
-
-
 def sign_flip(differences: Sequence[float], alternative: str = "two-sided") -> float:
     """Exact sign-flip p of per-seed differences a - b (all 2^n flips of the mean difference;
     "greater": a above b). Paired: the two runs of a seed share data and initialisation, so
@@ -126,17 +122,6 @@ def sign_flip(differences: Sequence[float], alternative: str = "two-sided") -> f
                       "two-sided": min(1.0, 2 * min(greater, less))}[alternative])
     result = stats.permutation_test((d,), _mean, permutation_type="samples", vectorized=True,
                                     n_resamples=np.inf, alternative=alternative)
-    return float(result.pvalue)
-
-
-def permutation(a: Sequence[float], b: Sequence[float],
-                alternative: str = "two-sided") -> float:
-    """Exact permutation p of the difference in mean between unpaired accuracies a and b (all
-    splits of the pooled values); assumes the runs are exchangeable under the null."""
-    result = stats.permutation_test((np.asarray(a, float), np.asarray(b, float)),
-                                    _mean_difference, permutation_type="independent",
-                                    vectorized=True, n_resamples=np.inf,
-                                    alternative=alternative)
     return float(result.pvalue)
 
 

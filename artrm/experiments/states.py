@@ -45,7 +45,7 @@ def streams(model: ARModel) -> list[str]:
     if not isinstance(model, DualUT):
         return ["h"] * p.nominal_passes
     cycle = ["z"] * p.n_inner + ["y"]
-    return cycle * p.n_outer * p.n_layer
+    return cycle * p.n_outer * p.steps
 
 
 def _rms(t: torch.Tensor) -> float:

@@ -84,7 +84,7 @@ class ARModel(nn.Module):
     @classmethod
     def loop_plan(cls, arch: ArchConfig) -> LoopPlan:
         """The budget rule: B block passes are N = B steps of one pass."""
-        return LoopPlan(n_layer=arch.budget)
+        return LoopPlan(steps=arch.budget)
 
     def __init__(self, arch: ArchConfig, plan: LoopPlan) -> None:
         super().__init__()
@@ -100,7 +100,7 @@ class ARModel(nn.Module):
         self.blocks = nn.ModuleList(normal_init(b) for b in self.make_blocks())
         self.ln_f = nn.LayerNorm(C)
         self.lm_head = normal_init(nn.Linear(C, arch.vocab_size))
-        self.steps = plan.n_layer  # loop steps; `set_inference_steps` may change it
+        self.steps = plan.steps  # loop steps; `set_inference_steps` may change it
         self.full_compute = arch.full_compute  # ACT rungs and trm: never exit early
         self.execution = Execution()  # how the halting loops run (`set_static`)
         self.cache: KVCache | None = None  # attached during a cached forward

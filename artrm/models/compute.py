@@ -17,16 +17,21 @@ from torch import nn
 
 @dataclass(frozen=True)
 class LoopPlan:
-    """How a model spends its budget: n_layer steps of `passes_per_step` block passes."""
+    """How a model spends its budget: N `steps` of `passes_per_step` block passes each."""
 
-    n_layer: int  # distinct layers (gpt), loop steps (tied models) or ACT steps
+    steps: int  # N: loop steps of the tied rungs, ACT steps of the nested ones (gpt: layers)
     passes_per_step: int = 1
     n_outer: int = 1  # H: cycles per ACT step (nested models)
     n_inner: int = 1  # L: reasoning updates per cycle (nested models)
 
     @property
     def nominal_passes(self) -> int:
-        return self.n_layer * self.passes_per_step
+        return self.steps * self.passes_per_step
+
+    def record(self) -> dict[str, int]:
+        """The plan as a run's record stores it (its field names, schema 2: `n_layer` is N)."""
+        return {"n_layer": self.steps, "passes_per_step": self.passes_per_step,
+                "n_outer": self.n_outer, "n_inner": self.n_inner}
 
 
 def nested_plan(budget: int, n_outer: int, n_inner: int) -> LoopPlan:

@@ -24,7 +24,7 @@ class DenseTransformer(ARModel):
     tied = False  # N distinct layers: the number of steps is fixed
 
     def make_blocks(self) -> list[Block]:
-        return [self.new_block() for _ in range(self.plan.n_layer)]
+        return [self.new_block() for _ in range(self.plan.steps)]
 
     def refine(self, x: torch.Tensor, h: torch.Tensor, t: int) -> torch.Tensor:
         return self.blocks[t](h)

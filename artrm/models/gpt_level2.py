@@ -25,11 +25,11 @@ class IterativeStepTransformer(IterativeTransformer):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.step_emb = normal_init(nn.Embedding(self.plan.n_layer, self.arch.n_embd))
+        self.step_emb = normal_init(nn.Embedding(self.plan.steps, self.arch.n_embd))
 
     def step(self, t: int) -> torch.Tensor:
         """e_t, shape (C,), clamped to the last trained step."""
-        return self.step_emb.weight[min(t, self.plan.n_layer - 1)]
+        return self.step_emb.weight[min(t, self.plan.steps - 1)]
 
     def refine(self, x: torch.Tensor, h: torch.Tensor, t: int) -> torch.Tensor:
         return self.f(h + self.step(t))

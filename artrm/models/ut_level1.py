@@ -53,7 +53,7 @@ class DualUT(UniversalTransformer):
         if arch.budget < 2:
             raise ConfigError(f"budget must be at least 2 for {cls.name} (one dual step is 2 "
                               f"block passes); got {arch.budget}")
-        return LoopPlan(n_layer=arch.budget // 2, passes_per_step=2)
+        return LoopPlan(steps=arch.budget // 2, passes_per_step=2)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

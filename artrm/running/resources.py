@@ -31,7 +31,7 @@ class Estimate:
 def estimate(cfg: RunConfig, device: torch.device) -> Estimate:
     a, cls = cfg.arch, rung(cfg.model)
     C, V = a.n_embd, a.vocab_size
-    blocks = 1 if cls.tied else cfg.plan.n_layer
+    blocks = 1 if cls.tied else cfg.plan.steps
     params = blocks * (12 * C * C + 13 * C) + (V + a.block_size + 2) * C + V
     T = a.block_size if cfg.data.padding == "block" else text_length(cfg.task, cfg.data.train_len)
     passes = cfg.plan.nominal_passes

@@ -69,7 +69,7 @@ def reevaluate(record: Record, lengths: tuple[int, ...] | None = None,
     check_fits(cfg.task, lengths, cfg.arch.block_size)
     if steps != (None,) and not rung(cfg.model).tied:  # refused before loading anything
         raise ConfigError(f"steps cannot change for {cfg.model}: its layers are distinct")
-    check_steps(steps, cfg.plan.n_layer)
+    check_steps(steps, cfg.plan.steps)
     model, step = load_trained(record, device)
     entries = []
     for k in steps:
@@ -77,7 +77,7 @@ def reevaluate(record: Record, lengths: tuple[int, ...] | None = None,
             metrics = evaluate(model, cfg.task, lengths, n_problems, cfg.seed, decoding,
                                round_id=step)
         entries.append({"decoding": decoding, "n_problems": n_problems, "steps": k,
-                        "full_compute": full_compute, "trained_steps": cfg.plan.n_layer,
+                        "full_compute": full_compute, "trained_steps": cfg.plan.steps,
                         "metrics": metrics})
     return entries
 

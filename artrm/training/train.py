@@ -318,7 +318,7 @@ class Trainer:
                 "forward_mean": _mean(p.curves["passes_forward"]),
                 "backward_mean": _mean(p.curves["passes_backward"]),
             },
-            "plan": asdict(cfg.plan),
+            "plan": cfg.plan.record(),
             "final": p.history[-1]["eval"],
             "history": p.history,
             "curves": p.curves,

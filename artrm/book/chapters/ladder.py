@@ -30,7 +30,7 @@ from artrm.models.ladder import RUNGS, accepting, model_names, rung
 def _plan(name: str, plan: LoopPlan) -> str:
     """A loop plan as steps x passes per step, with H and L for the nested rungs."""
     nested = f" (H={plan.n_outer}, L={plan.n_inner})" if rung(name).nested else ""
-    return f"{plan.n_layer} x {plan.passes_per_step}{nested}"
+    return f"{plan.steps} x {plan.passes_per_step}{nested}"
 
 
 def ladder_table(budget: int = 24) -> pd.DataFrame:
@@ -108,7 +108,7 @@ def describe(model: ARModel) -> pd.DataFrame:
     with torch.device("meta"):
         paper_params = build_model(model.name).num_parameters()
     return pd.DataFrame({rung(model.name).display: {
-        "loop steps N": p.n_layer,
+        "loop steps N": p.steps,
         "passes per step": p.passes_per_step,
         "H x L": f"{p.n_outer} x {p.n_inner}" if model.nested else "-",
         "nominal block passes": p.nominal_passes,
