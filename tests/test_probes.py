@@ -124,7 +124,7 @@ GRID = [
     (["--models", "bert"], "model must be one of gpt"),
     (["--tasks", "sort"], "task must be one of copy, reverse, addition"),
     (["--study", "--models", "ut"], "models: the study experiment has no runs of ut"),
-    (["--experiment", "foo"], "experiment must be one of ladder, study, hl, budget"),
+    (["--experiment", "foo"], "experiment must be one of ladder, study, hl, mechanism, budget, flat"),
     (["--workers", "0"], "workers must lie in [1, 256]"),
     (["--backend", "spark"], "backend must be one of local, ray"),
     (["--time-budget", "-5"], "time-budget must be a positive number of seconds"),
