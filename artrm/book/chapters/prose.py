@@ -31,7 +31,6 @@ def points(x: float) -> str:
     return f"{100 * x:+.1f} points"
 
 
-
 def _accuracy(df: pd.DataFrame, model: str) -> list[str]:
     """One bullet per task: the rung's accuracy at the training length at each scale, and
     the paper's."""
