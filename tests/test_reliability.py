@@ -378,12 +378,13 @@ def test_a_non_finite_loss_stops_the_run_and_stores_nothing(data_dir, monkeypatc
     assert state is None or state["progress"]["step"] < 3  # no non-finite weights kept
 
 
-def test_a_results_folder_that_cannot_be_written_is_refused_before_training(data_dir,
-                                                                           monkeypatch):
+@pytest.mark.parametrize("folder,what", [("runs", "results folder"), ("locks", "locks folder")])
+def test_a_folder_that_cannot_be_written_is_refused_before_training(data_dir, monkeypatch,
+                                                                     folder, what):
     data_dir.mkdir(parents=True)
-    (data_dir / "runs").write_text("a file where the folder should be")
+    (data_dir / folder).write_text("a file where the folder should be")
     calls = steps_trained(monkeypatch)
-    with pytest.raises(ConfigError, match="the results folder .* cannot be created"):
+    with pytest.raises(ConfigError, match=f"the {what} .* cannot be created"):
         run_or_load(tiny_run("gpt_level1", "copy", steps=4), QUIET, ResultStore())
     assert not calls
 
@@ -484,15 +485,6 @@ def test_a_record_path_that_is_a_folder_is_refused_before_training(data_dir, mon
     calls = steps_trained(monkeypatch)
     with pytest.raises(ConfigError, match="the run record .* is a folder"):
         run_or_load(cfg, QUIET, ResultStore())
-    assert not calls
-
-
-def test_an_unwritable_locks_folder_is_refused_before_training(data_dir, monkeypatch):
-    data_dir.mkdir(parents=True)
-    (data_dir / "locks").write_text("a file where the folder should be")
-    calls = steps_trained(monkeypatch)
-    with pytest.raises(ConfigError, match="the locks folder .* cannot be created"):
-        run_or_load(tiny_run("gpt_level1", "copy", steps=4), QUIET, ResultStore())
     assert not calls
 
 
