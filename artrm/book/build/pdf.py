@@ -54,7 +54,9 @@ PRINT_CSS = """<style>
   #jb-print-toc ul { list-style: none !important; padding-left: 1.5em; width: 100%; }
   #jb-print-toc li { display: flex !important; align-items: baseline; width: 100%; }
   #jb-print-toc li > a { display: inline; flex: none; padding: 0; }
-  .artrm-leader { flex: 1; border-bottom: 1px dotted #888; margin: 0 0.4em; }
+  #jb-print-toc li::marker, #jb-print-toc li::before { content: none !important; }
+  .artrm-leader { flex: 1 1 auto; min-width: 2em; align-self: flex-end;
+                  border-bottom: 1px dotted #888; margin: 0 0.4em 0.3em; }
   span[id^="document-"] { display: block; break-before: page; }
   h1, h2, h3, h4, h5, h6, .caption { break-after: avoid; }
   figure, img, tr, .admonition, #jb-print-toc li { break-inside: avoid; }
