@@ -5,12 +5,22 @@ trace measures on untrained models (geometric growth of the dual streams, bounde
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
 from artrm.config import ExecConfig
-from artrm.experiments.states import GOLDEN, growth_per_pass, stored_trace, streams, trace
+from artrm.experiments.gradients import pass_gradients, stored_gradients
+from artrm.experiments.states import (
+    GOLDEN,
+    act_weights,
+    growth_per_pass,
+    stored_trace,
+    streams,
+    trace,
+)
+from artrm.models.act import ACT
 from artrm.models import build_model
 from artrm.results.store import ResultStore
 from artrm.training.train import train
@@ -57,3 +67,60 @@ def test_the_trained_trace_is_computed_once_and_kept_in_the_record(data_dir):
     assert first is not None and store.find(cfg)["state_trace"] == first
     assert stored_trace(store.find(cfg), store) == first
     assert len(first["halt_p"]) == cfg.plan.steps
+
+
+def test_the_gradient_reaches_exactly_the_passes_the_hooks_count_and_nothing_changes():
+    """Per-pass gradient norms: zero on the no-grad cycles of the nested rung, positive on every
+    pass the backward counter saw, the same number of them; weights unchanged, no gradient
+    left behind, and the same norms when measured again."""
+    torch.manual_seed(0)
+    cfg = tiny_run("ut_level2", "addition", steps=4)
+    cfg = cfg.replace(arch=replace(cfg.arch, budget=12, n_outer=2, n_inner=1))
+    model = build_model(cfg.model, cfg.arch)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    first = pass_gradients(model, cfg, n=8)
+    reached = [i for i, g in enumerate(first["grad_norm"]) if g > 0]
+    assert first["stream"] == streams(model)[:len(first["grad_norm"])]
+    assert len(reached) == model.passes.backward
+    assert first["grad_norm"][:2] == [0.0, 0.0]  # the first cycle of the first step: no grad
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    assert pass_gradients(model, cfg, n=8) == first
+
+
+def test_full_gradient_cycles_reach_every_pass():
+    torch.manual_seed(0)
+    cfg = tiny_run("ut_level2", "addition", steps=4)
+    cfg = cfg.replace(arch=replace(cfg.arch, budget=12, n_outer=2, n_inner=1, grad_cycles=2))
+    norms = pass_gradients(build_model(cfg.model, cfg.arch), cfg, n=8)["grad_norm"]
+    assert all(g > 0 for g in norms)
+
+
+def test_the_trained_gradients_are_computed_once_and_kept_in_the_record(data_dir):
+    cfg = tiny_run("ut_level2", "addition", steps=4)
+    store = ResultStore()
+    record = store.load(str(store.save(train(cfg, ExecConfig(progress=False)))))
+    first = stored_gradients(record, store)
+    assert first is not None and store.find(cfg)["gradient_trace"] == first
+    assert stored_gradients(store.find(cfg), store, compute=False) == first
+
+
+def test_act_weights_are_the_readout_weights_of_the_act_rule():
+    """The trace's ACT weights equal the weights `ACT` gives each step's state: read them off
+    by feeding step t the unit vector e_t as its state."""
+    torch.manual_seed(0)
+    steps, shape = 5, (3, 4)
+    halting = [torch.rand(shape) * 0.6 for _ in range(steps)]
+    act = ACT(*shape, steps, torch.device("cpu"))
+    for t, p in enumerate(halting):
+        act.update(torch.eye(steps)[t].expand(*shape, steps), p)
+    mixed, _ = act.finalize(torch.eye(steps)[-1].expand(*shape, steps))
+    assert act_weights(halting) == pytest.approx(mixed.mean(dim=(0, 1)).tolist(), abs=1e-6)
+    assert sum(act_weights(halting)) == pytest.approx(1.0)
+
+
+def test_the_trace_of_an_act_rung_holds_its_weights_and_the_trm_none():
+    torch.manual_seed(0)
+    ut = trace(build_model("ut_level2", tiny_arch(budget=12)), "addition", 3, n=8)
+    assert len(ut["act_weight"]) == len(ut["halt_p"]) and sum(ut["act_weight"]) == pytest.approx(1)
+    assert "act_weight" not in trace(build_model("trm", tiny_arch(budget=12)), "addition", 3, n=8)

@@ -16,13 +16,17 @@ a unit-rms input, so the states stay near rms 1.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from artrm.data.tasks import eval_problems
+from artrm.errors import ConfigError
+from artrm.models.act import THRESHOLD
 from artrm.models.base import ARModel
 from artrm.models.ut_level1 import DualUT
+from artrm.run_config import RunConfig
 from artrm.training.evaluate import inference_steps
 
 GOLDEN = (1 + math.sqrt(5)) / 2
@@ -68,8 +72,12 @@ def trace(model: ARModel, task: str = "addition", length: int = 10, n: int = 64,
         inputs.append(_rms(args[0]))
         outputs.append(_rms(out))
 
+    per_position: list[torch.Tensor] = []  # (B, T) per loop step
+
     def on_halt(module: torch.nn.Module, args: tuple, out: torch.Tensor) -> None:
-        halting.append(float(torch.sigmoid(out.float()).mean()))
+        p = torch.sigmoid(out.float()).squeeze(-1)
+        per_position.append(p)
+        halting.append(float(p.mean()))
 
     hooks = [block.register_forward_hook(on_block) for block in model.blocks]
     if hasattr(model, "halt"):
@@ -83,27 +91,56 @@ def trace(model: ARModel, task: str = "addition", length: int = 10, n: int = 64,
         model.train(was)
         for h in hooks:
             h.remove()
-    return {"task": task, "length": length, "n": n, "x_rms": _rms(model.embed(idx)),
-            "stream": streams(model), "rms": outputs, "input_rms": inputs, "halt_p": halting}
+    out = {"task": task, "length": length, "n": n, "x_rms": _rms(model.embed(idx)),
+           "stream": streams(model), "rms": outputs, "input_rms": inputs, "halt_p": halting}
+    if per_position and "ponder_weight" in model.switches:  # the ACT rungs (not the TRM)
+        out["act_weight"] = act_weights(per_position)
+    return out
 
 
-def stored_trace(record: dict[str, Any], store: Any, device: str = "cpu",
-                 compute: bool = True) -> dict[str, Any] | None:
-    """The record's trace of its trained model, computed once from its checkpoint (unless not
-    `compute`) and kept in the record ("state_trace"); None when neither is there."""
-    from artrm.errors import ConfigError
-    from artrm.run_config import RunConfig
+def act_weights(halting: list[torch.Tensor]) -> list[float]:
+    """The mean ACT weight of every step's state in the readout (eq. act-mix), from the
+    halting probabilities of every position at every step, by the rule of
+    `artrm.models.act.ACT`: p until the running sum would reach THRESHOLD, the remainder at
+    that step, and what is left of a position that never halts at the last step."""
+    cum = torch.zeros_like(halting[0])
+    halted = torch.zeros_like(halting[0], dtype=torch.bool)
+    weights = []
+    for p in halting:
+        new_halt = (cum + p >= THRESHOLD) & ~halted
+        w = torch.where(new_halt, 1.0 - cum, torch.where(halted, torch.zeros_like(p), p))
+        cum = torch.where(~halted & ~new_halt, cum + p, cum)
+        halted = halted | new_halt
+        weights.append(w)
+    weights[-1] = weights[-1] + torch.where(halted, torch.zeros_like(cum), 1.0 - cum)
+    return [float(w.mean()) for w in weights]
+
+
+def stored_measure(record: dict[str, Any], store: Any, key: str,
+                   measure: Callable[[ARModel, RunConfig], dict[str, Any]], device: str = "cpu",
+                   compute: bool = True) -> dict[str, Any] | None:
+    """A measurement of the record's trained model, `measure(model, config)`, kept in the
+    record under `key`: computed once from the run's checkpoint (unless not `compute`); None
+    when neither the record nor a checkpoint has it."""
     from artrm.training.reevaluate import load_trained
 
-    if "state_trace" in record or not compute:
-        return record.get("state_trace")
+    if key in record or not compute:
+        return record.get(key)
     try:
         model, _ = load_trained(record, device)
     except ConfigError:
         return None
     cfg = RunConfig.from_dict(record["config"])
-    result = trace(model, cfg.task, cfg.data.train_len, seed=cfg.seed)
+    result = measure(model, cfg)
     with store.record_lock(cfg):
         current = store.find(cfg) or record
-        store.save({**current, "state_trace": result})
+        store.save({**current, key: result})
     return result
+
+
+def stored_trace(record: dict[str, Any], store: Any, device: str = "cpu",
+                 compute: bool = True) -> dict[str, Any] | None:
+    """The record's trace of its trained model (`stored_measure`, key "state_trace")."""
+    return stored_measure(record, store, "state_trace",
+                          lambda model, cfg: trace(model, cfg.task, cfg.data.train_len,
+                                                   seed=cfg.seed), device, compute)

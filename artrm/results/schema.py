@@ -151,6 +151,18 @@ def validate(record: Any, where: str) -> Record:
             for k in ("rms", "input_rms", "halt_p")) and isinstance(trace.get("stream"), list)
             and len(trace["stream"]) == len(trace["rms"]), "state_trace",
             "must hold x_rms and lists stream, rms, input_rms and halt_p")
+        weights = trace.get("act_weight")
+        need(weights is None or (isinstance(weights, list) and len(weights) == len(
+            trace["halt_p"]) and all(_number(w) for w in weights)), "state_trace",
+            "must hold act_weight as a list of numbers, one per loop step, when it holds any")
+    grads = record.get("gradient_trace")
+    if grads is not None:
+        need(isinstance(grads, dict) and _number(grads.get("loss"))
+             and isinstance(grads.get("grad_norm"), list)
+             and all(_number(v) for v in grads["grad_norm"])
+             and isinstance(grads.get("stream"), list)
+             and len(grads["stream"]) == len(grads["grad_norm"]), "gradient_trace",
+             "must hold a loss and lists stream and grad_norm of one length")
     return record
 
 
