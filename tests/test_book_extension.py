@@ -91,9 +91,11 @@ def test_tables_figures_and_the_paper_take_a_new_rung_and_task(toy, data_dir):
     versus = report.versus(final, "toy", "trm")
     assert versus.loc[("echo", "Toy Rung"), "the paper"] == NOT_REPORTED
     assert versus.loc[("copy", "Autoregressive TRM"), "the paper"] == 11.0
-    assert versus.loc[("echo", "Toy Rung"), "ours, paper scale"] == report.NOT_RUN
+    assert "ours, paper scale" not in versus.columns  # nothing stored there: no column
     takeaways = prose.takeaways(final, runs, "toy", "trm", "sample")
     assert "**echo**: character accuracy" in takeaways.data
+    answer = prose.answer(final, "toy", "trm").data
+    assert "the Toy Rung " in answer and "Autoregressive TRM" in answer and "echo (" in answer
     assert report.ranking(final, task="echo").loc["Toy Rung", "paper"] == "-"
 
     bars = plots.accuracy_bars(final)
@@ -103,8 +105,10 @@ def test_tables_figures_and_the_paper_take_a_new_rung_and_task(toy, data_dir):
     assert "Toy Rung" in [t.get_text() for t in curves.axes[1].get_legend().get_texts()]
     for figure in (plots.curves_by_task(history, ["toy"]), plots.length_generalisation(final),
                    plots.training_curves(runs, "passes_forward", ["toy"]),
-                   plots.quartile_profile(final, task="echo"), plots.ladder_diagram()):
+                   plots.quartile_profile(final, task="echo"), plots.ladder_diagram(),
+                   plots.paper_against_ours(final), bars, curves):
         assert figure.axes
+        assert plots.smallest_printed_pt(figure) >= plots.PRINT_MIN_PT
 
 
 def test_the_book_lists_a_new_rung_without_an_edit(toy):
@@ -115,9 +119,11 @@ def test_the_book_lists_a_new_rung_without_an_edit(toy):
         "| 8 | [Toy Rung](chapters/08_toy.ipynb) | Single stream | nothing that matters: a rung "
         "for the tests |")
     cells = chapter_notebook("toy").cells
-    assert cells[0].source.startswith("# 8. Toy Rung\n\nNothing that matters: a rung for the "
-                                      "tests.\n\n## What changes\n\nThe Toy Rung changes one "
-                                      "thing against the Autoregressive TRM")
+    assert cells[0].source.startswith(
+        "# 8. Toy Rung\n\nNothing that matters: a rung for the tests.\n\n**The question.** Does "
+        "this change help: nothing that matters: a rung for the tests?\n\n**The answer, in "
+        "short.** {glue:md}`toy-answer:myst`\n\n## What changes\n\nThe Toy Rung changes one "
+        "thing against the Autoregressive TRM")
     assert "```text\nh_t = f(h_{t-1})," in cells[0].source
     assert any("models = ['toy', 'trm']" in c.source for c in cells)
 

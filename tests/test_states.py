@@ -20,8 +20,8 @@ from artrm.experiments.states import (
     streams,
     trace,
 )
-from artrm.models.act import ACT
 from artrm.models import build_model
+from artrm.models.act import ACT
 from artrm.results.store import ResultStore
 from artrm.training.train import train
 from tests.conftest import tiny_arch, tiny_run

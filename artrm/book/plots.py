@@ -18,6 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
+from matplotlib.ticker import AutoLocator, MaxNLocator
 
 from artrm.book.paper import (
     ADDITION_DYNAMICS,
@@ -37,7 +39,9 @@ from artrm.book.statistics import mean_range
 from artrm.data.tasks import task_names
 from artrm.models.ladder import RUNGS, model_names, rung
 
-LEGEND_SIZE = 8  # points: legible where a figure is printed at the text width
+LEGEND_SIZE = 8  # points, before `legible` raises it for a wide figure
+PRINT_WIDTH = 7.2  # inches: the text column of the printed book (A4 less 13 mm margins)
+PRINT_MIN_PT = 8  # the smallest type of a figure as printed at that column
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")  # one per rung where colours alone are close
 VARIANT_STYLE = {"faithful": "-", "state_norm": "--"}  # the line of each state variant
 PAPER_MARK = dict(marker="D", color="black", markersize=5, linestyle="none", zorder=5)
@@ -48,12 +52,48 @@ plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "axes.spines.top": F
                      "font.size": 10, "legend.frameon": False})
 
 
+def printed_width(fig: Figure) -> float:
+    """The width in inches of `fig` as saved (its tight bounding box, as the notebooks save
+    figures)."""
+    fig.canvas.draw()
+    return fig.get_tightbbox().width
+
+
+def smallest_printed_pt(fig: Figure) -> float:
+    """The size in points of `fig`'s smallest text once the printed book scales the figure
+    down to its text column (figures are never scaled up)."""
+    scale = min(1.0, PRINT_WIDTH / printed_width(fig))
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+    return scale * min(sizes, default=PRINT_MIN_PT)
+
+
+def legible(fig: Figure) -> Figure:
+    """Raise every text of `fig` that would print smaller than PRINT_MIN_PT (a wide figure is
+    scaled down to the text column) to that size, and lay the figure out again; the width
+    grows with the type, so it is measured again until it settles."""
+    for _ in range(4):
+        need = PRINT_MIN_PT * max(1.0, printed_width(fig) / PRINT_WIDTH) + 0.05
+        small = [t for t in fig.findobj(Text)
+                 if t.get_visible() and t.get_text() and t.get_fontsize() < need - 0.05]
+        if not small:
+            break
+        for text in small:
+            text.set_fontsize(need)
+        for ax in fig.axes:  # fewer ticks, so that the larger numbers do not collide
+            if isinstance(ax.xaxis.get_major_locator(), AutoLocator):
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+        if not fig.legends:  # a figure legend keeps the space its figure made for it
+            fig.tight_layout()
+    return fig
+
+
 def glue_figure(name: str, fig: Figure) -> None:
-    """Glue `fig` for a `{glue:figure}` directive and close it, so that the cell itself shows
-    nothing (an open figure would be drawn a second time, uncaptioned, under the cell)."""
+    """Glue `fig` (made legible in print) for a `{glue:figure}` directive and close it, so
+    that the cell itself shows nothing (an open figure would be drawn a second time,
+    uncaptioned, under the cell)."""
     from myst_nb import glue
 
-    glue(name, fig, display=False)
+    glue(name, legible(fig), display=False)
     plt.close(fig)
 
 
@@ -85,7 +125,7 @@ def _metric(name: str) -> str:
 
 
 # -- the scaffold -----------------------------------------------------------------------------
-def panels(titles: Sequence[str], width: float = 3.6, height: float = 3.0,
+def panels(titles: Sequence[str], width: float = 3.2, height: float = 2.8,
            sharey: bool = True, sharex: bool = False, columns: int | None = None
            ) -> tuple[Figure, list[Axes]]:
     """A figure with one panel per title, side by side, in rows of `columns` panels when given
@@ -148,9 +188,9 @@ def finish(fig: Figure, axes: list[Axes], xlabel: str, ylabel: str, scales: Iter
             else:  # right of the last panel, outside the data
                 axes[-1].legend(rungs[0] + handles, rungs[1] + labels, fontsize=LEGEND_SIZE,
                                 loc="upper left", bbox_to_anchor=(1.02, 1.0))
-            return fig
+            return legible(fig)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 def _scale_handle(scale: str, bars: bool) -> Artist:
@@ -263,7 +303,7 @@ def paper_against_ours(final: pd.DataFrame, metric: str = "char_acc") -> Figure:
                          "the paper (one seed)"], loc="lower center", ncol=3, fontsize=9,
                bbox_to_anchor=(0.5, -0.02))
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return fig
+    return legible(fig)
 
 
 def learning_curves(history: pd.DataFrame, metric: str = "char_acc", task: str = "addition"
@@ -384,7 +424,7 @@ def ladder_diagram() -> Figure:
     ax.set_ylim(-0.1, 0.55 * len(RUNGS) + 0.05)
     ax.axis("off")
     fig.tight_layout(pad=0.2)
-    return fig
+    return legible(fig)
 
 
 def study_intervals(summary: pd.DataFrame, title: str = "L10 char accuracy") -> Figure:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from artrm.book.paper import L10_CHAR_ACC, LAST_CHAR_BREAKTHROUGH, LENGTH, NOT_REPORTED, Cell, cells
 from artrm.book.statistics import (
+    LEARNED,
     MODES,
     TRAIN_LEN,
     fisher,
@@ -145,12 +146,12 @@ def learned_text(values: Iterable[float], task: str, length: int = TRAIN_LEN) ->
 
 
 def compare(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any], decoding: str,
-            metric: str = "char_acc") -> dict[str, Any]:
+            metric: str = "char_acc", level: float = LEARNED) -> dict[str, Any]:
     """Cell a against cell b (rows matching each selection) under `decoding`: seeds that
-    learned in each (Fisher's exact test, every seed of each cell, unpaired) and the mean of
-    a - b over the seeds both have with the exact sign-flip test on those differences (paired:
-    the same seed means the same training data, evaluation problems and initialisation), both
-    two-sided, with the smallest sign-flip p the paired seeds allow."""
+    reached `level` (default: learned) in each (Fisher's exact test, every seed of each cell,
+    unpaired) and the mean of a - b over the seeds both have with the exact sign-flip test on
+    those differences (paired: the same seed means the same training data, evaluation problems
+    and initialisation), both two-sided, with the smallest sign-flip p the paired seeds allow."""
     check_choice("decoding", decoding, DECODINGS)
 
     def pick(sel: dict[str, Any]) -> pd.Series:
@@ -162,7 +163,7 @@ def compare(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any], decoding: st
     xa, xb = pick(a), pick(b)
     common = xa.index.intersection(xb.index)
     d = (xa[common] - xb[common]).to_numpy()
-    (ka, na), (kb, nb) = learned_count(xa), learned_count(xb)
+    (ka, na), (kb, nb) = learned_count(xa, level), learned_count(xb, level)
     return {"decoding": decoding, "learned": f"{ka}/{na}", "against": f"{kb}/{nb}",
             "fisher p": fisher(ka, na, kb, nb) if na and nb else np.nan,
             "difference": float(d.mean()) if len(d) else np.nan, "seeds": len(common),
@@ -233,12 +234,13 @@ def _ours(df: pd.DataFrame, model: str, task: str, scale: str, metric: str = "ch
 
 def versus(final: pd.DataFrame, model: str, previous: str | None) -> pd.DataFrame:
     """This rung and the previous one on every task: character accuracy at the training
-    length in percent at each scale (mean over seeds), next to the paper's value."""
+    length in percent at each scale with stored runs (mean over seeds), next to the paper's
+    value."""
     rows = []
     for task in task_names():
         for m in (model, previous) if previous else (model,):
             row: dict[str, Any] = {"task": task, "rung": rung(m).display}
-            for scale in scales_of(final):
+            for scale in stored_scales(final):
                 ours = _ours(final, m, task, scale)
                 row[f"ours, {scale_label(scale)}"] = (_percent(ours.mean()) if len(ours)
                                                       else NOT_RUN)
@@ -379,7 +381,7 @@ def breakthroughs(history: pd.DataFrame, task: str = "addition", metric: str = "
     rows = []
     for m in model_names():
         row: dict[str, Any] = {"rung": rung(m).display}
-        for scale in scales_of(df):
+        for scale in stored_scales(df):
             curve = df[(df["model"] == m) & (df["scale"] == scale)].groupby("step")[metric].mean()
             past = curve[curve > threshold]
             row[f"ours, {scale_label(scale)}"] = (

@@ -58,6 +58,12 @@ def first_digit_level(task: str, length: int = TRAIN_LEN) -> float:
     return round((1 + sum(p[1:])) / len(p), 2)
 
 
+def plateau_top(task: str, length: int = TRAIN_LEN) -> float:
+    """The accuracy from which a run has left the first-digit plateau (its "between" and
+    "learned" modes): PLATEAU_WIDTH above the first-digit level."""
+    return first_digit_level(task, length) + PLATEAU_WIDTH
+
+
 def outcome(acc: float, task: str, length: int = TRAIN_LEN) -> str:
     """A run's mode from its character accuracy, with thresholds fixed before looking at runs:
     "chance" below the first-digit level; "plateau" from it to PLATEAU_WIDTH above it (the
@@ -69,7 +75,7 @@ def outcome(acc: float, task: str, length: int = TRAIN_LEN) -> str:
         return "learned"
     if acc < first:
         return "chance"
-    return "plateau" if acc < first + PLATEAU_WIDTH else "between"
+    return "plateau" if acc < plateau_top(task, length) else "between"
 
 
 def mean_range(values: Iterable[float]) -> tuple[float, float, float]:
@@ -82,10 +88,11 @@ def mean_range(values: Iterable[float]) -> tuple[float, float, float]:
     return float(x.mean()), float(x.min()), float(x.max())
 
 
-def learned_count(values: Iterable[float]) -> tuple[int, int]:
-    """(k, n): how many of n seeds reached LEARNED."""
+def learned_count(values: Iterable[float], level: float = LEARNED) -> tuple[int, int]:
+    """(k, n): how many of n seeds reached `level` (LEARNED: learned the task; `plateau_top`:
+    left the plateau)."""
     x = np.asarray(list(values), dtype=float)
-    return int((x >= LEARNED).sum()), len(x)
+    return int((x >= level).sum()), len(x)
 
 
 def proportion_interval(k: int, n: int) -> tuple[float, float]:

@@ -42,34 +42,40 @@ PRINT_HEADING = re.compile(r"\s*<h1>[^<]*</h1>")
 CONTENTS_LINK = re.compile(r'(<a class="reference internal nav-link" href="#(document-[^"]+)">'
                            r'.*?</a>)')
 PRINT_CSS = """<style>
-@page { size: A4; margin: 16mm 15mm 18mm;
+@page { size: A4; margin: 12mm 13mm 15mm;
         @bottom-center { content: counter(page) " / " counter(pages); font: 9pt sans-serif; } }
 @page :first { @bottom-center { content: none; } }
 @media print {
-  html { font-size: 12px; }
+  html { font-size: 11px; }
+  p, li { line-height: 1.4; }
+  h1 { margin-top: 0; } h2, h3 { margin-top: 1em; margin-bottom: 0.4em; }
   .artrm-title-page { break-after: page; padding-top: 70mm; text-align: center; }
   .artrm-title-page .artrm-title { font-size: 2.4em; font-weight: bold; margin-bottom: 1em; }
   .artrm-title-page p { font-size: 1.2em; }
   #jb-print-toc { break-after: page; }
-  #jb-print-toc ul { list-style: none !important; padding-left: 1.5em; width: 100%; }
-  #jb-print-toc li { display: flex !important; align-items: baseline; width: 100%; }
-  #jb-print-toc li > a { display: inline; flex: none; padding: 0; }
+  #jb-print-toc nav, #jb-print-toc ul.section-nav { display: block !important; width: auto; }
+  #jb-print-toc ul.section-nav { list-style: none !important; padding-left: 1.5em;
+                                 margin: 0 0 0.6em 0 !important; }
+  .artrm-entry { display: flex; align-items: baseline; width: 100%; }
+  .artrm-entry > a { display: inline; flex: none; padding: 0 !important; }
   #jb-print-toc li::marker, #jb-print-toc li::before { content: none !important; }
   .artrm-leader { flex: 1 1 auto; min-width: 2em; align-self: flex-end;
                   border-bottom: 1px dotted #888; margin: 0 0.4em 0.3em; }
   span[id^="document-"] { display: block; break-before: page; }
   h1, h2, h3, h4, h5, h6, .caption { break-after: avoid; }
   figure, img, tr, .admonition, #jb-print-toc li { break-inside: avoid; }
-  .cell_input, .artrm-html-only { display: none !important; }
-  img { max-height: 90mm; object-fit: contain; }
+  .cell_input, .artrm-html-only, details.above-input,
+  .tag_artrm-print-fold .cell_output { display: none !important; }
+  img { max-height: 80mm; object-fit: contain; }
   pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.85em; line-height: 1.3; }
   .cell_output, .output, .highlight, .table-wrapper { overflow: visible !important; }
-  table { font-size: 0.8em; }
+  table { font-size: 0.8em; line-height: 1.25; }
+  article table th, article table td { padding: 0.1em 0.4em; }
 }
 </style>
 """
-CODE_NOTE = ("In this PDF the code cells are folded away; the HTML book and the notebooks "
-             "show them.")
+CODE_NOTE = ("In this PDF the code cells and the rungs' code listings are folded away; the HTML "
+             "book and the notebooks show them.")
 class PdfError(RuntimeError):
     """The PDF could not be built (the message says why)."""
 
@@ -103,8 +109,8 @@ def numbered_contents(page: str, numbers: dict[str, int]) -> str:
     number (`numbers`, by the chapter's anchor; 0 while not known), and the contents' part
     captions made plain text, so that the outline lists only the headings."""
     def number(match: re.Match[str]) -> str:
-        return (f'{match[1]}<span class="artrm-leader"></span>'
-                f'<span class="artrm-page">{numbers.get(match[2], 0)}</span>')
+        return (f'<span class="artrm-entry">{match[1]}<span class="artrm-leader"></span>'
+                f'<span class="artrm-page">{numbers.get(match[2], 0)}</span></span>')
 
     head, sep, rest = page.partition('<div id="jb-print-toc">')
     toc, end, tail = rest.partition("</nav>")

@@ -5,6 +5,7 @@ file `notebooks/ladder/<chapter>.md`:
 
     ---
     lede: one sentence under the title
+    question: what the rung's change asks (the answer is written from the runs)
     code: [refine, step]        # optional: the methods to list (default: all it defines)
     ---
     ## What changes
@@ -73,22 +74,23 @@ def ladder_chapters() -> dict[str, str]:
 @dataclass(frozen=True)
 class RungSource:
     lede: str
+    question: str
     what_changes: str
     takeaways: str
     code: tuple[str, ...]  # methods or dotted paths to list; () lists all it defines
 
 
 def parse_source(text: str, where: str) -> RungSource:
-    """A source file: YAML front matter (lede, code), then `## What changes` and optionally
+    """A source file: YAML front matter (lede, question, code), then `## What changes` and optionally
     `## Takeaways`; anything else is refused with a message naming the file."""
     match = re.fullmatch(r"---\n(.*?)\n---\n(.*)", text, re.DOTALL)
     if not match:
         raise ConfigError(f"{where}: must start with front matter between '---' lines")
     meta = yaml.safe_load(match.group(1)) or {}
-    unknown = set(meta) - {"lede", "code"}
-    if unknown or not isinstance(meta.get("lede"), str):
-        raise ConfigError(f"{where}: front matter takes a `lede` (text) and optionally `code` "
-                          f"(a list); got {sorted(meta)}")
+    unknown = set(meta) - {"lede", "question", "code"}
+    if unknown or not all(isinstance(meta.get(key), str) for key in ("lede", "question")):
+        raise ConfigError(f"{where}: front matter takes a `lede` and a `question` (text) and "
+                          f"optionally `code` (a list); got {sorted(meta)}")
     sections = re.split(r"^## (.+)\n", match.group(2).strip() + "\n", flags=re.MULTILINE)
     if sections[0].strip():
         raise ConfigError(f"{where}: text before `## What changes`")
@@ -96,7 +98,8 @@ def parse_source(text: str, where: str) -> RungSource:
     if list(found) not in (["What changes"], ["What changes", "Takeaways"]):
         raise ConfigError(f"{where}: sections must be `## What changes` and optionally "
                           f"`## Takeaways`; got {list(found)}")
-    return RungSource(meta["lede"].strip(), found["What changes"], found.get("Takeaways", ""),
+    return RungSource(meta["lede"].strip(), " ".join(meta["question"].split()),
+                      found["What changes"], found.get("Takeaways", ""),
                       tuple(meta.get("code") or ()))
 
 
@@ -116,7 +119,7 @@ def from_class(model: str) -> RungSource:
     if fenced:
         blocks.append("```")
     return RungSource(f"{cls.change[:1].upper()}{cls.change[1:]}.",
-                      intro + "\n\n" + "\n".join(blocks).strip(), "", ())
+                      f"Does this change help: {cls.change}?", intro + "\n\n" + "\n".join(blocks).strip(), "", ())
 
 
 def rung_source(model: str, ladder_dir: Path = LADDER_DIR) -> RungSource:
@@ -131,11 +134,10 @@ GUIDE = "ladder_guide"  # book/ladder_guide.md: what every ladder chapter shares
 GUIDE_LINK = f"{{doc}}`/{GUIDE}`"
 HIDE_INPUT = ["hide-input"]  # plumbing with an output to show: the code folds away
 REMOVE_INPUT = ["remove-input"]  # plumbing without output: the cell stays in the notebook only
+PRINT_FOLD = "artrm-print-fold"  # a cell whose output the PDF folds away (the code listings)
 
-READING_TEXT = f"""How every ladder chapter is laid out, its parameters, runs, tables and figures:
-{GUIDE_LINK}."""
-
-PARAMETERS_TEXT = "## Parameters"
+READING_TEXT = f"""How every ladder chapter is laid out, its parameters (the cell below), runs,
+tables and figures: {GUIDE_LINK}."""
 
 CODE_TEXT = """## The code
 
@@ -232,19 +234,21 @@ def chapter_notebook(model: str, source: RungSource | None = None) -> nbformat.N
     if len(listed) > 64:  # one name a line
         listed = "\n    " + ",\n    ".join(repr(n) for n in (model, *source.code)) + ",\n"
     cells = [
-        new_markdown_cell(f"# {number}. {cls.display}\n\n{source.lede}\n\n## What changes\n\n"
-                          f"{source.what_changes}"),
+        new_markdown_cell(f"# {number}. {cls.display}\n\n{source.lede}\n\n"
+                          f"**The question.** {source.question}\n\n"
+                          f"**The answer, in short.** {{glue:md}}`{model}-answer:myst`\n\n"
+                          f"## What changes\n\n{source.what_changes}"),
         new_markdown_cell(READING_TEXT),
-        new_markdown_cell(PARAMETERS_TEXT),
         new_code_cell(parameters_source(), metadata={"tags": ["parameters"]}),
         new_code_cell(VALIDATE_SOURCE, metadata={"tags": REMOVE_INPUT}),
-        new_code_cell("from artrm.book import listing, plots, report, tables\n"
+        new_code_cell("from myst_nb import glue\n\n"
+                      "from artrm.book import listing, plots, report, tables\n"
                       "from artrm.book.chapters import ladder, prose\n"
                       "from artrm.experiments.profiles import PAPER",
                       metadata={"tags": REMOVE_INPUT}),
         new_markdown_cell((CODE_TEXT if before else CODE_TEXT_FIRST).format(
             display=cls.display)),
-        new_code_cell(f"listing.show({listed})"),
+        new_code_cell(f"listing.show({listed})", metadata={"tags": [PRINT_FOLD]}),
         new_markdown_cell(BUILD_TEXT),
         new_code_cell(f"model = ladder.build(ch.profile, {model!r})\n"
                       "tables.show(ladder.describe(model))"),
@@ -273,6 +277,8 @@ def chapter_notebook(model: str, source: RungSource | None = None) -> nbformat.N
         new_markdown_cell(TAKEAWAYS_TEXT),
         new_code_cell(f"prose.takeaways(final, runs, {model!r}, {before!r}, decoding=\"sample\")",
                       metadata={"tags": HIDE_INPUT}),
+        new_code_cell(f'glue("{model}-answer", prose.answer(final, {model!r}, {before!r}), '
+                      "display=False)", metadata={"tags": REMOVE_INPUT}),
     ]
     if source.takeaways:
         cells.append(new_markdown_cell(f"And from the design of the rung:\n\n{source.takeaways}"))

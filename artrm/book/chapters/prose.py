@@ -18,6 +18,7 @@ from artrm.book.report import (
     span,
     with_verdicts,
 )
+from artrm.book.statistics import learned_count, outcome
 from artrm.data.tasks import task_names
 from artrm.models.ladder import rung
 from artrm.results.store import Record
@@ -152,3 +153,76 @@ def findings(final: pd.DataFrame, task: str = "addition", margin: float = 0.05,
                      f"{percent(CHANCE)}): {', '.join(at_chance) or 'no rung'}")
         bullets.append(f"**{scale_label(scale)}**: " + "; ".join(parts) + ".")
     return Markdown("\n".join(f"- {b}" for b in bullets))
+
+
+DECODED = {"sample": "sampled", "greedy": "greedy"}
+MODE_PHRASES = {  # a run's outcome (artrm.book.statistics.MODES) as a verb phrase
+    "learned": "learns {}",
+    "between": "learns part of {}",
+    "plateau": "stays on the first-digit plateau on {}",
+    "chance": "stays at chance on {}",
+}
+
+
+def _modes(df: pd.DataFrame, model: str, scale: str) -> dict[str, tuple[str, float, int]]:
+    """Per task: the outcome of the rung's seeds (when they agree; else "k of n learned"), the
+    mean accuracy and the seed count."""
+    out = {}
+    for task in task_names():
+        x = df[(df["model"] == model) & (df["task"] == task) & (df["scale"] == scale)]
+        if x.empty:
+            continue
+        modes = {outcome(a, task) for a in x["char_acc"]}
+        mode = modes.pop() if len(modes) == 1 else (
+            f"mixed:{learned_count(x['char_acc'])[0]} of {len(x)}")
+        out[task] = (mode, float(x["char_acc"].mean()), x["seed"].nunique())
+    return out
+
+
+def _describe(modes: dict[str, tuple[str, float, int]]) -> str:
+    """"learns copy (100%) and reverse (100%) and stays on the first-digit plateau on addition
+    (25%)": the tasks grouped by outcome, in the order of the tasks."""
+    groups: dict[str, list[str]] = {}
+    for task, (mode, mean, _) in modes.items():
+        groups.setdefault(mode, []).append(f"{task} ({percent(mean)})")
+    parts = []
+    for mode, tasks in groups.items():
+        names = " and ".join([", ".join(tasks[:-1]), tasks[-1]] if len(tasks) > 1 else tasks)
+        if mode.startswith("mixed:"):
+            parts.append(f"learns {names} on {mode.removeprefix('mixed:')} seeds")
+        else:
+            parts.append(MODE_PHRASES[mode].format(names))
+    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
+def answer(final: pd.DataFrame, model: str, previous: str | None,
+           decoding: str = "sample") -> Markdown:
+    """A ladder chapter's answer in one sentence, from its runs at the book's own scale: what
+    the rung learns (by outcome mode, mean accuracy at the training length), against the rung
+    before, and the paper's numbers; with one or two seeds, that seeds are too few to say
+    whether the change helps."""
+    df = at_train_len(final[final["variant"] == "faithful"])
+    scales = [s for s in scales_of(df) if (df["scale"] == s).any() and s != "paper"]
+    if not scales:
+        return Markdown(f"No run of the {rung(model).display} is stored yet.")
+    scale = scales[0]
+    mine = _modes(df, model, scale)
+    seeds = max(n for _, _, n in mine.values())
+    paper = [L10_CHAR_ACC[(model, t)].value for t in mine if (model, t) in L10_CHAR_ACC]
+    text = (f"At the {scale_label(scale)} profile ({seeds_word(seeds)} per task, "
+            f"{DECODED[decoding]} decoding, character accuracy at the training length) the "
+            f"{rung(model).display} {_describe(mine)}")
+    if previous is not None:
+        theirs = _modes(df, previous, scale)
+        same = all(theirs.get(t, ("",))[0] == m for t, (m, _, _) in mine.items())
+        text += (f", as the {rung(previous).display} does" if same else
+                 f", where the {rung(previous).display} {_describe(theirs)}")
+    if len(paper) == len(mine):
+        values = [percent(v) for v in paper]
+        text += (f"; the paper reports {', '.join(values[:-1])} and {values[-1]} on "
+                 f"{', '.join(list(mine)[:-1])} and {list(mine)[-1]}")
+    text += "."
+    if seeds < 3:
+        text += (" So few seeds cannot tell the change from seed noise: "
+                 "{doc}`09_does_the_negative_result_hold` tests the rungs over four or five.")
+    return Markdown(text)

@@ -14,6 +14,9 @@ from matplotlib.lines import Line2D
 
 from artrm.book.paper import HL_STRUCTURE
 from artrm.book.plots import PAPER_MARK, VARIANT_STYLE, colour, finish, label, panels, present
+from artrm.book.report import compare, with_verdicts
+from artrm.book.statistics import learned_count, plateau_top, proportion_interval
+from artrm.experiments.sweeps import TASK
 from artrm.models.ladder import model_names
 from artrm.results.schema import Record
 
@@ -102,7 +105,7 @@ def budget_figure(df: pd.DataFrame, metric: str = "char_acc") -> Figure:
 
 
 MARKERS = ("o", "s", "^", "D", "v", "P")  # one per budget in the budget figures
-PLATEAU_EXIT = 0.5  # L10 character accuracy above which a run has left the early plateau
+PLATEAU_EXIT = round(plateau_top(TASK), 2)  # L10 char accuracy from which a run left the plateau
 
 
 def curves_frame(records: Iterable[Record], length: int) -> pd.DataFrame:
@@ -188,3 +191,107 @@ def coverage_text(stored: int, planned: int, experiment: str) -> str:
             "table and figure show the stored runs only, so the takeaways below are partial; "
             f"`python -m artrm grid --profile cpu --experiment {experiment}` trains the rest, "
             "resuming where it stopped.")
+
+
+# -- what the 1x1 split changes ------------------------------------------------------------
+SETTINGS = {  # (budget, H, L, grad_cycles) of the Dual Nested UT -> its name in the chapter
+    (24, 1, 1, 1): "1x1",
+    (24, 2, 2, 1): "2x2 (the authors' rule)",
+    (24, 2, 2, 2): "2x2, gradient through both cycles",
+    (24, 1, 2, 1): "1x2",
+    (24, 1, 5, 1): "1x5",
+    (8, 1, 1, 1): "1x1 at budget 8 (the authors' H-L grid)",
+}
+REFERENCES = ("1x1", "2x2 (the authors' rule)")  # the faithful splits tested against
+
+
+def greedy_acc(record: Record, length: int, metric: str = "char_acc") -> float:
+    """The record's stored greedy evaluation at `length` (NaN when it has none)."""
+    for e in record.get("evaluations", []):
+        if e["decoding"] == "greedy" and e.get("steps") is None and str(length) in e["metrics"]:
+            return e["metrics"][str(length)][metric]
+    return float("nan")
+
+
+def mechanism_frame(records: Iterable[Record], length: int) -> pd.DataFrame:
+    """`frame` of the faithful Dual Nested UT runs of SETTINGS, with each run's setting, its
+    gradient cycles, its greedy accuracy and its sampled accuracy at step 2,000."""
+    records = [r for r in records if r["model"] == "ut_level2"
+               and not r["config"]["arch"]["state_norm"]]
+    df = frame(records, length)
+    df["grad_cycles"] = [r["config"]["arch"]["grad_cycles"] for r in records]
+    df["setting"] = [SETTINGS.get((b, h, inner, g)) for b, h, inner, g in
+                     zip(df["budget"], df["H"], df["L"], df["grad_cycles"])]
+    df["greedy"] = [greedy_acc(r, length) for r in records]
+    df["at 2,000"] = [next((h["eval"][str(length)]["char_acc"] for h in r["history"]
+                            if h["step"] == 2000 and str(length) in h["eval"]), float("nan"))
+                      for r in records]
+    return df[df["setting"].notna()].reset_index(drop=True)
+
+
+def _per_seed(values: pd.Series) -> str:
+    return ", ".join("-" if np.isnan(v) else f"{100 * v:.0f}" for v in values)
+
+
+def mechanism_table(m: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting: its budget, split, ACT steps and passes with gradient; the seeds
+    that left the plateau, with their exact interval; L10 character accuracy per seed
+    (sampled, greedy, and sampled at step 2,000), in percent."""
+    rows = []
+    for setting in [s for s in SETTINGS.values() if (m["setting"] == s).any()]:
+        g = m[m["setting"] == setting].sort_values("seed")
+        k, n = learned_count(g["char_acc"], PLATEAU_EXIT)
+        lo, hi = proportion_interval(k, n)
+        first = g.iloc[0]
+        rows.append({"setting": setting, "budget": int(first["budget"]),
+                     "N": int(first["N"]),
+                     "passes with gradient": round(g["grad_passes"].mean(), 1),
+                     "off the plateau": f"{k} of {n} [{100 * lo:.0f}, {100 * hi:.0f}]",
+                     "seeds": ", ".join(str(s) for s in g["seed"]),
+                     "sampled": _per_seed(g["char_acc"]), "greedy": _per_seed(g["greedy"]),
+                     "sampled at step 2,000": _per_seed(g["at 2,000"])})
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def mechanism_tests(m: pd.DataFrame) -> pd.DataFrame:
+    """Every setting against each faithful split of REFERENCES, as one family (Holm): seeds
+    off the plateau (Fisher's exact test) and the paired per-seed difference of sampled L10
+    character accuracy (exact sign-flip test)."""
+    rows = [{"setting": setting, "reference": ref,
+             **compare(m, {"setting": setting}, {"setting": ref}, "sample", level=PLATEAU_EXIT)}
+            for setting in SETTINGS.values() if setting not in REFERENCES
+            and (m["setting"] == setting).any() for ref in REFERENCES
+            if (m["setting"] == ref).any()]
+    table = with_verdicts(rows, ["setting", "reference"])
+    table = table.rename(columns={"learned": "off the plateau", "against": "reference's"})
+    return table.drop(columns=["decoding"]).set_index(["setting", "reference"])
+
+
+def _per_step(values: list[float], per_step: int) -> list[float]:
+    return [sum(values[i:i + per_step]) for i in range(0, len(values), per_step)]
+
+
+def gradient_table(records: Iterable[Record]) -> pd.DataFrame:
+    """One row per trained run that has both traces of its final weights (`gradient_trace`,
+    `state_trace`, computed from its checkpoint): the mean halting probability of every ACT
+    step (evaluation problems, every step run) and the share of the loss gradient's norm that
+    reaches each step's passes (one training forward and backward), in percent."""
+    rows = []
+    for r in records:
+        grads, states = r.get("gradient_trace"), r.get("state_trace")
+        a = r["config"]["arch"]
+        setting = SETTINGS.get((a["budget"], a["n_outer"], a["n_inner"], a["grad_cycles"]))
+        if grads is None or states is None or setting is None or a["state_norm"]:
+            continue
+        per = a["n_outer"] * (a["n_inner"] + 1)
+        share = np.asarray(_per_step(grads["grad_norm"], per))
+        share = 100 * share / share.sum() if share.sum() else share
+        rows.append({"setting": setting, "seed": r["seed"],
+                     "halting probability per step": ", ".join(f"{p:.2f}"
+                                                               for p in states["halt_p"]),
+                     "gradient per step (%)": ", ".join(f"{x:.0f}" for x in share),
+                     "passes reached": sum(g > 0 for g in grads["grad_norm"])})
+    order = {s: i for i, s in enumerate(SETTINGS.values())}
+    return (pd.DataFrame(rows).sort_values(["setting", "seed"], key=lambda c: c.map(order)
+                                           if c.name == "setting" else c)
+            .set_index(["setting", "seed"]) if rows else pd.DataFrame())
