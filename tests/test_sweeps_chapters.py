@@ -45,7 +45,7 @@ def curve_record(model: str, budget: int, accs: list[float], seed: int = 1) -> d
 
 def test_plateau_exits_name_the_first_step_past_the_threshold_or_never():
     curves = sweeps.curves_frame([curve_record("ut", 6, [0.1, 0.6, 0.9]),
-                                    curve_record("ut", 12, [0.1, 0.2, 0.3]),
+                                    curve_record("ut", 12, [0.1, 0.2, 0.25]),
                                     curve_record("gpt_level1", 6, [0.1, 0.2, 0.7]),
                                     curve_record("gpt_level1", 12, [0.1, 0.55, 0.9]),
                                     curve_record("trm", 6, [0.1, 0.1, 0.1])], 10)
@@ -59,9 +59,9 @@ def test_plateau_exits_name_the_first_step_past_the_threshold_or_never():
 
 
 def test_plateau_exit_is_read_from_the_mean_over_seeds():
-    curves = sweeps.curves_frame([curve_record("ut", 6, [0.1, 0.9], seed=1),
-                                    curve_record("ut", 6, [0.1, 0.05], seed=2)], 10)
-    assert math.isnan(sweeps.plateau_exits(curves)["exit"][0])  # mean 0.475 at step 200
+    curves = sweeps.curves_frame([curve_record("ut", 6, [0.1, 0.4], seed=1),
+                                    curve_record("ut", 6, [0.1, 0.1], seed=2)], 10)
+    assert math.isnan(sweeps.plateau_exits(curves)["exit"][0])  # mean 0.25 at step 200
 
 
 def test_budget_curves_wrap_into_rows_of_three_with_a_label_per_row():
@@ -86,3 +86,44 @@ def test_an_analysis_shows_the_further_seeds_stored_but_trains_none():
     assert chapter.with_stored_seeds(ch, [cfg, cfg.replace(seed=9)], own) == records  # 9: none
     both = chapter.with_stored_seeds(ch, [cfg, cfg.replace(seed=7)], records)
     assert [r["seed"] for r in both] == [1337, 7]  # a run already there is not added twice
+
+
+def mechanism_record(seed: int, budget: int, h: int, inner: int, grad_cycles: int, acc: float,
+                     greedy: float | None = None, at_2000: float = 0.2) -> dict:
+    r = record("ut_level2", seed, h, inner, False, acc, budget)
+    r["config"]["arch"] |= {"grad_cycles": grad_cycles, "n_outer": h, "n_inner": inner}
+    r["history"] = [{"step": 2000, "eval": {"10": {"char_acc": at_2000}}}]
+    if greedy is not None:
+        r["evaluations"] = [{"decoding": "greedy", "steps": None,
+                             "metrics": {"10": {"char_acc": greedy}}}]
+    return r
+
+
+def test_the_mechanism_table_counts_seeds_off_the_plateau_with_exact_intervals():
+    runs = [mechanism_record(s, 24, 1, 1, 1, a, at_2000=0.3) for s, a in
+            enumerate([0.94, 0.86, 0.22, 0.80])]
+    runs += [mechanism_record(s, 24, 2, 2, 1, 0.13) for s in range(4)]
+    runs += [mechanism_record(0, 8, 1, 1, 1, 0.94, greedy=0.96)]
+    m = sweeps.mechanism_frame(runs, 10)
+    table = sweeps.mechanism_table(m)
+    assert sweeps.PLATEAU_EXIT == 0.28  # the first-digit level of addition, 0.18, plus 0.1
+    assert table.loc["1x1", "off the plateau"] == "3 of 4 [19, 99]"  # Clopper-Pearson
+    assert table.loc["2x2 (the authors' rule)", "off the plateau"] == "0 of 4 [0, 60]"
+    assert table.loc["1x1", "sampled at step 2,000"] == "30, 30, 30, 30"
+    assert table.loc["1x1 at budget 8 (the authors' H-L grid)", "greedy"] == "96"
+    assert table.loc["1x1", "greedy"] == "-, -, -, -"  # no greedy evaluation stored
+    tests = sweeps.mechanism_tests(m)
+    assert list(tests.index.get_level_values("reference")) == list(sweeps.REFERENCES)
+    row = tests.loc[("1x1 at budget 8 (the authors' H-L grid)", "2x2 (the authors' rule)")]
+    assert row["off the plateau"] == "1/1" and row["reference's"] == "0/4"
+    assert math.isclose(row["fisher p"], 0.2)  # 1 of 1 against 0 of 4, two-sided
+
+
+def test_the_gradient_table_splits_the_norm_by_act_step():
+    r = mechanism_record(1337, 24, 2, 2, 1, 0.13)
+    r["state_trace"] = {"halt_p": [0.1, 0.0, 0.0, 0.0], "act_weight": [0.1, 0, 0, 0.9]}
+    r["gradient_trace"] = {"grad_norm": [0.0] * 3 + [1.0] * 3 + [0.0] * 3 + [3.0] * 3
+                           + [0.0] * 6 + [0.0] * 3 + [6.0] * 3}
+    row = sweeps.gradient_table([r]).loc[("2x2 (the authors' rule)", 1337)]
+    assert row["gradient per step (%)"] == "10, 30, 0, 60"
+    assert row["passes reached"] == 9
