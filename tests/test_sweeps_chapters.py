@@ -113,9 +113,10 @@ def test_the_mechanism_table_counts_seeds_off_the_plateau_with_exact_intervals()
     assert table.loc["1x1 at budget 8 (the authors' H-L grid)", "greedy"] == "96"
     assert table.loc["1x1", "greedy"] == "-, -, -, -"  # no greedy evaluation stored
     tests = sweeps.mechanism_tests(m)
-    assert list(tests.index.get_level_values("reference")) == list(sweeps.REFERENCES)
-    row = tests.loc[("1x1 at budget 8 (the authors' H-L grid)", "2x2 (the authors' rule)")]
-    assert row["off the plateau"] == "1/1" and row["reference's"] == "0/4"
+    assert list(tests["reference"]) == list(sweeps.REFERENCES)
+    row = tests.set_index(["setting", "reference"]).loc[
+        ("1x1 at budget 8 (the authors' H-L grid)", "2x2 (the authors' rule)")]
+    assert row["learned"] == "1/1" and row["against"] == "0/4"  # seeds off the plateau
     assert math.isclose(row["fisher p"], 0.2)  # 1 of 1 against 0 of 4, two-sided
 
 
@@ -125,5 +126,6 @@ def test_the_gradient_table_splits_the_norm_by_act_step():
     r["gradient_trace"] = {"grad_norm": [0.0] * 3 + [1.0] * 3 + [0.0] * 3 + [3.0] * 3
                            + [0.0] * 6 + [0.0] * 3 + [6.0] * 3}
     row = sweeps.gradient_table([r]).loc[("2x2 (the authors' rule)", 1337)]
-    assert row["gradient per step (%)"] == "10, 30, 0, 60"
+    assert row["gradient (%)"] == "10, 30, 0, 60"
+    assert row["readout weight (%)"] == "10, 0, 0, 90"
     assert row["passes reached"] == 9

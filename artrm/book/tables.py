@@ -165,16 +165,17 @@ def paper_cells(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def comparisons(df: pd.DataFrame, keys: list[str]) -> Table:
+def comparisons(df: pd.DataFrame, keys: list[str], counted: str = "learned") -> Table:
     """A family of comparisons (`report.with_verdicts`, indexed or with `keys` as columns) in
-    four columns: the difference over the paired seeds, seeds that learned against the other
-    cell, both tests' p, and the verdict with Holm's p; the decoding in a note."""
+    four columns: the difference over the paired seeds, seeds that learned (or reached what
+    `counted` names) against the other cell, both tests' p, and the verdict with Holm's p;
+    the decoding in a note."""
     flat_df = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
     difference = next(c for c in flat_df.columns if str(c).startswith("difference"))
     out = flat_df[keys].copy()
     out[f"{difference}, seeds"] = [f"{d:+.3g} ({n})" if n else MISSING
                                    for d, n in zip(flat_df[difference], flat_df["seeds"])]
-    out["learned (against)"] = flat_df["learned"] + " (" + flat_df["against"] + ")"
+    out[f"{counted} (against)"] = flat_df["learned"] + " (" + flat_df["against"] + ")"
     out["p: Fisher, sign-flip"] = [f"{_p(f)}, {_p(s)}" for f, s in
                                    zip(flat_df["fisher p"], flat_df["sign-flip p"])]
     out["verdict (Holm p)"] = [f"{v} ({_p(h)})" for v, h in

@@ -256,15 +256,13 @@ def mechanism_table(m: pd.DataFrame) -> pd.DataFrame:
 def mechanism_tests(m: pd.DataFrame) -> pd.DataFrame:
     """Every setting against each faithful split of REFERENCES, as one family (Holm): seeds
     off the plateau (Fisher's exact test) and the paired per-seed difference of sampled L10
-    character accuracy (exact sign-flip test)."""
+    character accuracy (exact sign-flip test); `tables.comparisons` shows it."""
     rows = [{"setting": setting, "reference": ref,
              **compare(m, {"setting": setting}, {"setting": ref}, "sample", level=PLATEAU_EXIT)}
             for setting in SETTINGS.values() if setting not in REFERENCES
             and (m["setting"] == setting).any() for ref in REFERENCES
             if (m["setting"] == ref).any()]
-    table = with_verdicts(rows, ["setting", "reference"])
-    table = table.rename(columns={"learned": "off the plateau", "against": "reference's"})
-    return table.drop(columns=["decoding"]).set_index(["setting", "reference"])
+    return with_verdicts(rows, ["setting", "reference"])
 
 
 def _per_step(values: list[float], per_step: int) -> list[float]:
@@ -273,9 +271,10 @@ def _per_step(values: list[float], per_step: int) -> list[float]:
 
 def gradient_table(records: Iterable[Record]) -> pd.DataFrame:
     """One row per trained run that has both traces of its final weights (`gradient_trace`,
-    `state_trace`, computed from its checkpoint): the mean halting probability of every ACT
-    step (evaluation problems, every step run) and the share of the loss gradient's norm that
-    reaches each step's passes (one training forward and backward), in percent."""
+    `state_trace`, computed from its checkpoint): per ACT step, the mean halting probability
+    and the mean weight of its state in the ACT readout (evaluation problems, every step run),
+    and the share of the loss gradient's norm that reaches its passes (one training forward
+    and backward), in percent."""
     rows = []
     for r in records:
         grads, states = r.get("gradient_trace"), r.get("state_trace")
@@ -287,9 +286,10 @@ def gradient_table(records: Iterable[Record]) -> pd.DataFrame:
         share = np.asarray(_per_step(grads["grad_norm"], per))
         share = 100 * share / share.sum() if share.sum() else share
         rows.append({"setting": setting, "seed": r["seed"],
-                     "halting probability per step": ", ".join(f"{p:.2f}"
-                                                               for p in states["halt_p"]),
-                     "gradient per step (%)": ", ".join(f"{x:.0f}" for x in share),
+                     "halting probability": ", ".join(f"{p:.2f}" for p in states["halt_p"]),
+                     "readout weight (%)": ", ".join(f"{100 * w:.0f}"
+                                                     for w in states.get("act_weight", [])),
+                     "gradient (%)": ", ".join(f"{x:.0f}" for x in share),
                      "passes reached": sum(g > 0 for g in grads["grad_norm"])})
     order = {s: i for i, s in enumerate(SETTINGS.values())}
     return (pd.DataFrame(rows).sort_values(["setting", "seed"], key=lambda c: c.map(order)
