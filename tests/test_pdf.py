@@ -28,6 +28,7 @@ from artrm.book.build.pdf import BOOK, CHROMIUM, PDF_NAME, build_pdf
 POPPLER = ("pdfinfo", "pdftotext", "pdftoppm", "pdfimages")
 INSTALL = "install them with `make chromium` as root (apt-get install chromium poppler-utils)"
 RAW_TEX = ("\\(", "\\)", "\\[", "\\]", "$$", "\\begin{", "\\frac")
+MAX_PAGES = 60  # the whole book, every figure and table kept
 TITLE = yaml.safe_load((BOOK / "_config.yml").read_text(encoding="utf-8"))["title"]
 
 
@@ -82,6 +83,7 @@ def test_page_count_is_plausible_for_the_chapters(pdf, pages):
     count = int(re.search(r"^Pages:\s+(\d+)", poppler("pdfinfo", str(pdf)), re.M).group(1))
     documents = len(notebook_names()) + 3  # introduction, chapters, "How to cite", references
     assert 1 + documents <= count <= 12 * documents, count  # a title page; each starts a page
+    assert count <= MAX_PAGES, f"{count} pages: fold or tighten, the PDF is read on paper"
     assert len(pages) == count
 
 
