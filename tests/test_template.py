@@ -50,14 +50,14 @@ def test_the_table_of_contents_and_the_introductions_ladder_table_are_generated(
         assert f"](chapters/{chapter}.ipynb)" in intro
 
 
-SOURCE = "---\nlede: One line.\ncode: [refine]\n---\n\n## What changes\n\nProse.\n\n" \
-         "## Takeaways\n\n- A point.\n"
+SOURCE = "---\nlede: One line.\nquestion: Does it help?\ncode: [refine]\n---\n\n" \
+         "## What changes\n\nProse.\n\n## Takeaways\n\n- A point.\n"
 
 
 def test_a_source_file_has_a_lede_what_changes_and_optional_takeaways():
     source = parse_source(SOURCE, "x.md")
-    assert (source.lede, source.what_changes, source.takeaways, source.code) == (
-        "One line.", "Prose.", "- A point.", ("refine",))
+    assert (source.lede, source.question, source.what_changes, source.takeaways,
+            source.code) == ("One line.", "Does it help?", "Prose.", "- A point.", ("refine",))
     assert parse_source(SOURCE.split("## Takeaways")[0], "x.md").takeaways == ""
 
 
@@ -65,9 +65,12 @@ def test_a_source_file_has_a_lede_what_changes_and_optional_takeaways():
     ("## What changes\n\nProse.\n", "must start with front matter"),
     ("---\ncode: [refine]\n---\n## What changes\n", "takes a `lede`"),
     ("---\nlede: x\nauthor: y\n---\n## What changes\n", "takes a `lede`"),
-    ("---\nlede: x\n---\nIntro.\n## What changes\n", "text before `## What changes`"),
-    ("---\nlede: x\n---\n## Takeaways\n- a\n", "sections must be `## What changes`"),
-    ("---\nlede: x\n---\n## What changes\nx\n## Results\ny\n", "got ['What changes', 'Results']"),
+    ("---\nlede: x\n---\n## What changes\n", "and a `question`"),
+    ("---\nlede: x\nquestion: y\n---\nIntro.\n## What changes\n",
+     "text before `## What changes`"),
+    ("---\nlede: x\nquestion: y\n---\n## Takeaways\n- a\n", "sections must be `## What changes`"),
+    ("---\nlede: x\nquestion: y\n---\n## What changes\nx\n## Results\ny\n",
+     "got ['What changes', 'Results']"),
 ])
 def test_a_malformed_source_file_is_refused_naming_the_file(text, message):
     with pytest.raises(ConfigError, match=re.escape(message)) as err:

@@ -81,8 +81,8 @@ class RungSource:
 
 
 def parse_source(text: str, where: str) -> RungSource:
-    """A source file: YAML front matter (lede, question, code), then `## What changes` and optionally
-    `## Takeaways`; anything else is refused with a message naming the file."""
+    """A source file: YAML front matter (lede, question, code), then `## What changes` and
+    optionally `## Takeaways`; anything else is refused with a message naming the file."""
     match = re.fullmatch(r"---\n(.*?)\n---\n(.*)", text, re.DOTALL)
     if not match:
         raise ConfigError(f"{where}: must start with front matter between '---' lines")
