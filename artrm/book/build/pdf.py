@@ -62,11 +62,12 @@ PRINT_CSS = """<style>
   .artrm-leader { flex: 1 1 auto; min-width: 2em; align-self: flex-end;
                   border-bottom: 1px dotted #888; margin: 0 0.4em 0.3em; }
   span[id^="document-"] { display: block; break-before: page; }
+  span#document-ladder_guide, span#document-references { break-before: auto; }
   h1, h2, h3, h4, h5, h6, .caption { break-after: avoid; }
   figure, img, tr, .admonition, #jb-print-toc li { break-inside: avoid; }
   .cell_input, .artrm-html-only, details.above-input,
   .tag_artrm-print-fold .cell_output { display: none !important; }
-  img { max-height: 80mm; object-fit: contain; }
+  img { object-fit: contain; }
   pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.85em; line-height: 1.3; }
   .cell_output, .output, .highlight, .table-wrapper { overflow: visible !important; }
   table { font-size: 0.8em; line-height: 1.25; }

@@ -199,8 +199,8 @@ def answer(final: pd.DataFrame, model: str, previous: str | None,
            decoding: str = "sample") -> Markdown:
     """A ladder chapter's answer in one sentence, from its runs at the book's own scale: what
     the rung learns (by outcome mode, mean accuracy at the training length), against the rung
-    before, and the paper's numbers; with one or two seeds, that seeds are too few to say
-    whether the change helps."""
+    before, and the paper's numbers (the guide to the ladder chapters says what one seed per
+    task cannot tell)."""
     df = at_train_len(final[final["variant"] == "faithful"])
     scales = [s for s in scales_of(df) if (df["scale"] == s).any() and s != "paper"]
     if not scales:
@@ -222,7 +222,4 @@ def answer(final: pd.DataFrame, model: str, previous: str | None,
         text += (f"; the paper reports {', '.join(values[:-1])} and {values[-1]} on "
                  f"{', '.join(list(mine)[:-1])} and {list(mine)[-1]}")
     text += "."
-    if seeds < 3:
-        text += (" So few seeds cannot tell the change from seed noise: "
-                 "{doc}`09_does_the_negative_result_hold` tests the rungs over four or five.")
     return Markdown(text)
