@@ -94,6 +94,7 @@ def test_tables_figures_and_the_paper_take_a_new_rung_and_task(toy, data_dir):
     assert "ours, paper scale" not in versus.columns  # nothing stored there: no column
     takeaways = prose.takeaways(final, runs, "toy", "trm", "sample")
     assert "**echo**: character accuracy" in takeaways.data
+    assert "at 1 seed no test can resolve a difference" in takeaways.data  # one seed, said once
     answer = prose.answer(final, "toy", "trm").data
     assert "the Toy Rung " in answer and "Autoregressive TRM" in answer and "echo (" in answer
     assert report.ranking(final, task="echo").loc["Toy Rung", "paper"] == "-"

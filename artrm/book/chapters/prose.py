@@ -18,10 +18,12 @@ from artrm.book.report import (
     span,
     with_verdicts,
 )
-from artrm.book.statistics import learned_count, outcome
+from artrm.book.statistics import ALPHA, learned_count, outcome
 from artrm.data.tasks import task_names
 from artrm.models.ladder import rung
 from artrm.results.store import Record
+
+DECODED = {"sample": "sampled", "greedy": "greedy"}  # a decoding as an adjective
 
 
 def percent(x: float) -> str:
@@ -62,6 +64,14 @@ def _against(df: pd.DataFrame, model: str, previous: str, decoding: str) -> list
     table = with_verdicts([r for r in rows if r["seeds"]], ["scale", "task"])
     bullets = []
     for scale, group in table.groupby("scale", observed=True, sort=False):
+        if (group["min p"] >= ALPHA).all():  # too few seeds for any test to resolve anything
+            seeds = int(group["seeds"].max())
+            parts = [f"{r['task']} {points(r['difference'])}" for _, r in group.iterrows()]
+            bullets.append(f"Against the {rung(previous).display} ({scale_label(scale)}, "
+                           f"{DECODED[decoding]}, {seeds_word(seeds)}): {'; '.join(parts)}; "
+                           f"at {seeds_word(seeds)} no test can resolve a difference (the "
+                           f"smallest p the seeds allow is {group['min p'].min():.3g}).")
+            continue
         parts = [f"{r['task']} {points(r['difference'])} (learned {r['learned']} against "
                  f"{r['against']}; {r['verdict']}, Holm p {r['holm p']:.3g}; the paired seeds "
                  f"allow a sign-flip p of {r['min p']:.3g} at least)"
@@ -155,7 +165,6 @@ def findings(final: pd.DataFrame, task: str = "addition", margin: float = 0.05,
     return Markdown("\n".join(f"- {b}" for b in bullets))
 
 
-DECODED = {"sample": "sampled", "greedy": "greedy"}
 MODE_PHRASES = {  # a run's outcome (artrm.book.statistics.MODES) as a verb phrase
     "learned": "learns {}",
     "between": "learns part of {}",
