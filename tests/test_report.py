@@ -129,8 +129,8 @@ def test_chapter_tables_on_a_tiny_grid(data_dir):
     assert list(table.index) == [("smoke", "copy", 3), ("smoke", "copy", 4)]
     bullets = prose.takeaways(final, runs, "trm", "gpt", "sample").data
     assert f"{100 * ours:.1f}% (smoke, 1 seed); the paper: 11.0%" in bullets
-    assert "(smoke, sample decoding, exact tests over seeds): copy" in bullets
-    assert "not resolved by 1 seed" in bullets and "of the nominal 6" in bullets
+    assert "(smoke, sampled, 1 seed): copy" in bullets  # one seed: the differences, no tests
+    assert "no test can resolve a difference" in bullets and "of the nominal 6" in bullets
     model = ladder.build(ch.profile, "trm")
     assert ladder.causality_gap(model) == 0.0
     passes = ladder.counted_passes(ch.profile, model)["block passes"]
@@ -177,3 +177,14 @@ def test_seed_table_and_rung_differences_count_learned_seeds_and_test_each_step(
     assert (row["learned"], row["against"]) == ("0/3", "3/3")
     assert row["fisher p"] == pytest.approx(0.1) and row["sign-flip p"] == pytest.approx(0.25)
     assert row["verdict"] == "not resolved by 3 seeds"
+
+
+def test_takeaways_test_the_rung_against_the_one_before_when_the_seeds_allow_it():
+    rows = [{"scale": "cpu", "task": t, "model": m, "seed": s, "char_acc": acc}
+            for t in ("copy", "addition") for s in range(5)
+            for m, acc in (("ut", 0.95 + 0.01 * s), ("gpt", 0.2))]
+    df = pd.DataFrame(rows).astype({"scale": pd.CategoricalDtype(["cpu", "paper"])})
+    bullet = prose._against(df, "ut", "gpt", "sample")[0]
+    assert bullet.startswith("Against the Dense Transformer (cpu, sampled decoding, exact tests")
+    # Fisher's p for 5 of 5 against 0 of 5 is 1/126, times the 4 tests of the family (Holm)
+    assert "learned 5/5 against 0/5; supported, Holm p 0.0317" in bullet
