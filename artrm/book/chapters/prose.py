@@ -80,7 +80,8 @@ def _against(df: pd.DataFrame, model: str, previous: str, decoding: str) -> list
                  f"allow a sign-flip p of {r['min p']:.3g} at least)"
                  for _, r in group.iterrows()]
         bullets.append(f"Against the {rung(previous).display} ({scale_label(scale)}, "
-                       f"{DECODED[decoding]} decoding, exact tests over seeds): {'; '.join(parts)}.")
+                       f"{DECODED[decoding]} decoding, exact tests over seeds): "
+                       f"{'; '.join(parts)}.")
     return bullets
 
 
