@@ -129,3 +129,10 @@ def test_the_gradient_table_splits_the_norm_by_act_step():
     assert row["gradient (%)"] == "10, 30, 0, 60"
     assert row["readout weight (%)"] == "10, 0, 0, 90"
     assert row["passes reached"] == 9
+
+
+def test_the_mechanism_tables_say_when_no_run_is_stored():
+    m = sweeps.mechanism_frame([], 10)
+    assert list(sweeps.mechanism_table(m).index) == ["no run stored"]
+    assert sweeps.mechanism_tests(m).empty
+    assert list(sweeps.gradient_table([]).index) == ["no run stored"]

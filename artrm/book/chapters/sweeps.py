@@ -40,10 +40,13 @@ def frame(records: Iterable[Record], length: int) -> pd.DataFrame:
                                        "passes", "grad_passes", *METRICS])
 
 
+NO_RUN = pd.DataFrame({"": ["no run stored"]}).set_index("")  # a table with nothing to show
+
+
 def hl_table(df: pd.DataFrame) -> pd.DataFrame:
     """Mean accuracies per (model, variant, H, L) over seeds, with the authors' two runs."""
     if df.empty:
-        return pd.DataFrame({"": ["no run stored"]}).set_index("")
+        return NO_RUN
     out = df.groupby(["model", "variant", "H", "L", "N"], sort=False)[
         ["passes", "grad_passes", *METRICS]].mean()
     out["seeds"] = df.groupby(["model", "variant", "H", "L", "N"], sort=False)["seed"].nunique()
@@ -250,7 +253,7 @@ def mechanism_table(m: pd.DataFrame) -> pd.DataFrame:
                      "seeds": ", ".join(str(s) for s in g["seed"]),
                      "sampled": _per_seed(g["char_acc"]), "greedy": _per_seed(g["greedy"]),
                      "sampled at step 2,000": _per_seed(g["at 2,000"])})
-    return pd.DataFrame(rows).set_index("setting")
+    return pd.DataFrame(rows).set_index("setting") if rows else NO_RUN
 
 
 def mechanism_tests(m: pd.DataFrame) -> pd.DataFrame:
@@ -294,4 +297,4 @@ def gradient_table(records: Iterable[Record]) -> pd.DataFrame:
     order = {s: i for i, s in enumerate(SETTINGS.values())}
     return (pd.DataFrame(rows).sort_values(["setting", "seed"], key=lambda c: c.map(order)
                                            if c.name == "setting" else c)
-            .set_index(["setting", "seed"]) if rows else pd.DataFrame())
+            .set_index(["setting", "seed"]) if rows else NO_RUN)
