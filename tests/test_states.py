@@ -21,7 +21,6 @@ from artrm.experiments.states import (
     trace,
 )
 from artrm.models import build_model
-from artrm.models.act import ACT
 from artrm.results.store import ResultStore
 from artrm.training.train import train
 from tests.conftest import tiny_arch, tiny_run
@@ -105,18 +104,12 @@ def test_the_trained_gradients_are_computed_once_and_kept_in_the_record(data_dir
     assert stored_gradients(store.find(cfg), store, compute=False) == first
 
 
-def test_act_weights_are_the_readout_weights_of_the_act_rule():
-    """The trace's ACT weights equal the weights `ACT` gives each step's state: read them off
-    by feeding step t the unit vector e_t as its state."""
-    torch.manual_seed(0)
-    steps, shape = 5, (3, 4)
-    halting = [torch.rand(shape) * 0.6 for _ in range(steps)]
-    act = ACT(*shape, steps, torch.device("cpu"))
-    for t, p in enumerate(halting):
-        act.update(torch.eye(steps)[t].expand(*shape, steps), p)
-    mixed, _ = act.finalize(torch.eye(steps)[-1].expand(*shape, steps))
-    assert act_weights(halting) == pytest.approx(mixed.mean(dim=(0, 1)).tolist(), abs=1e-6)
-    assert sum(act_weights(halting)) == pytest.approx(1.0)
+def test_act_weights_follow_the_act_rule():
+    """p until the running sum would reach one, the remainder at that step; a position that
+    never halts gives what is left to the last step."""
+    halts = [torch.tensor([[0.3, 0.1]]), torch.tensor([[0.5, 0.1]]), torch.tensor([[0.4, 0.1]])]
+    weights = act_weights(halts)  # position 1: 0.3, 0.5, 0.2; position 2: 0.1, 0.1, 0.8
+    assert weights == pytest.approx([0.2, 0.3, 0.5])
 
 
 def test_the_trace_of_an_act_rung_holds_its_weights_and_the_trm_none():

@@ -94,7 +94,7 @@ def mechanism_record(seed: int, budget: int, h: int, inner: int, grad_cycles: in
     r["config"]["arch"] |= {"grad_cycles": grad_cycles, "n_outer": h, "n_inner": inner}
     r["history"] = [{"step": 2000, "eval": {"10": {"char_acc": at_2000}}}]
     if greedy is not None:
-        r["evaluations"] = [{"decoding": "greedy", "steps": None,
+        r["evaluations"] = [{"decoding": "greedy", "steps": None, "full_compute": False,
                              "metrics": {"10": {"char_acc": greedy}}}]
     return r
 
@@ -125,7 +125,9 @@ def test_the_gradient_table_splits_the_norm_by_act_step():
     r["state_trace"] = {"halt_p": [0.1, 0.0, 0.0, 0.0], "act_weight": [0.1, 0, 0, 0.9]}
     r["gradient_trace"] = {"grad_norm": [0.0] * 3 + [1.0] * 3 + [0.0] * 3 + [3.0] * 3
                            + [0.0] * 6 + [0.0] * 3 + [6.0] * 3}
-    row = sweeps.gradient_table([r]).loc[("2x2 (the authors' rule)", 1337)]
+    traced = sweeps.traced_frame([r])
+    assert traced.loc[0, "gradient"] == [0.1, 0.3, 0.0, 0.6]
+    row = sweeps.gradient_table(traced).loc[("2x2 (the authors' rule)", 1337)]
     assert row["gradient (%)"] == "10, 30, 0, 60"
     assert row["readout weight (%)"] == "10, 0, 0, 90"
     assert row["passes reached"] == 9
@@ -135,4 +137,4 @@ def test_the_mechanism_tables_say_when_no_run_is_stored():
     m = sweeps.mechanism_frame([], 10)
     assert list(sweeps.mechanism_table(m).index) == ["no run stored"]
     assert sweeps.mechanism_tests(m).empty
-    assert list(sweeps.gradient_table([]).index) == ["no run stored"]
+    assert list(sweeps.gradient_table(sweeps.traced_frame([])).index) == ["no run stored"]

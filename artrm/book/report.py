@@ -151,7 +151,7 @@ def compare(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any], decoding: st
     reached `level` (default: learned) in each (Fisher's exact test, every seed of each cell,
     unpaired) and the mean of a - b over the seeds both have with the exact sign-flip test on
     those differences (paired: the same seed means the same training data, evaluation problems
-    and initialisation), both two-sided, with the smallest sign-flip p the paired seeds allow."""
+    and initialisation), both two-sided, with the smallest p each test allows at these seeds."""
     check_choice("decoding", decoding, DECODINGS)
 
     def pick(sel: dict[str, Any]) -> pd.Series:
@@ -167,12 +167,13 @@ def compare(df: pd.DataFrame, a: dict[str, Any], b: dict[str, Any], decoding: st
     return {"decoding": decoding, "learned": f"{ka}/{na}", "against": f"{kb}/{nb}",
             "fisher p": fisher(ka, na, kb, nb) if na and nb else np.nan,
             "difference": float(d.mean()) if len(d) else np.nan, "seeds": len(common),
-            "sign-flip p": sign_flip(d), "min p": min_p(len(common))}
+            "sign-flip p": sign_flip(d), "min p": min_p(len(common)),
+            "fisher min p": min_p(na, paired=False, other=nb) if na and nb else np.nan}
 
 
 TESTS = ["fisher p", "sign-flip p"]  # the tests of a comparison (`compare`)
 COMPARISON = ["decoding", "learned", "against", "fisher p", "difference", "seeds",
-              "sign-flip p", "min p", "holm p", "verdict"]
+              "sign-flip p", "min p", "fisher min p", "holm p", "verdict"]
 
 
 def with_verdicts(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import torch
 
 from artrm.data.tasks import eval_problems
 from artrm.errors import ConfigError
-from artrm.models.act import THRESHOLD
+from artrm.models.act import ACT
 from artrm.models.base import ARModel
 from artrm.models.ut_level1 import DualUT
 from artrm.run_config import RunConfig
@@ -100,20 +100,15 @@ def trace(model: ARModel, task: str = "addition", length: int = 10, n: int = 64,
 
 def act_weights(halting: list[torch.Tensor]) -> list[float]:
     """The mean ACT weight of every step's state in the readout (eq. act-mix), from the
-    halting probabilities of every position at every step, by the rule of
-    `artrm.models.act.ACT`: p until the running sum would reach THRESHOLD, the remainder at
-    that step, and what is left of a position that never halts at the last step."""
-    cum = torch.zeros_like(halting[0])
-    halted = torch.zeros_like(halting[0], dtype=torch.bool)
-    weights = []
-    for p in halting:
-        new_halt = (cum + p >= THRESHOLD) & ~halted
-        w = torch.where(new_halt, 1.0 - cum, torch.where(halted, torch.zeros_like(p), p))
-        cum = torch.where(~halted & ~new_halt, cum + p, cum)
-        halted = halted | new_halt
-        weights.append(w)
-    weights[-1] = weights[-1] + torch.where(halted, torch.zeros_like(cum), 1.0 - cum)
-    return [float(w.mean()) for w in weights]
+    halting probabilities (B, T) of every step: `artrm.models.act.ACT` itself, fed the unit
+    vector e_t as step t's state, so that its readout is the weights."""
+    steps, (batch, length) = len(halting), halting[0].shape
+    unit = torch.eye(steps, device=halting[0].device)
+    act = ACT(batch, length, steps, halting[0].device)
+    for t, p in enumerate(halting):
+        act.update(unit[t].expand(batch, length, steps), p)
+    mixed, _ = act.finalize(unit[-1].expand(batch, length, steps))  # (B, T, steps)
+    return mixed.mean(dim=(0, 1)).tolist()
 
 
 def stored_measure(record: dict[str, Any], store: Any, key: str,

@@ -119,7 +119,8 @@ def from_class(model: str) -> RungSource:
     if fenced:
         blocks.append("```")
     return RungSource(f"{cls.change[:1].upper()}{cls.change[1:]}.",
-                      f"Does this change help: {cls.change}?", intro + "\n\n" + "\n".join(blocks).strip(), "", ())
+                      f"Does this change help: {cls.change}?",
+                      intro + "\n\n" + "\n".join(blocks).strip(), "", ())
 
 
 def rung_source(model: str, ladder_dir: Path = LADDER_DIR) -> RungSource:

@@ -10,15 +10,17 @@ from IPython.display import Markdown
 
 from artrm.book.paper import CHANCE, L10_CHAR_ACC
 from artrm.book.report import (
+    PAPER_SCALE,
     at_train_len,
     compare,
     scale_label,
     scales_of,
     seeds_word,
     span,
+    stored_scales,
     with_verdicts,
 )
-from artrm.book.statistics import ALPHA, learned_count, min_p, outcome
+from artrm.book.statistics import ALPHA, learned_count, outcome
 from artrm.data.tasks import task_names
 from artrm.models.ladder import rung
 from artrm.results.store import Record
@@ -64,16 +66,14 @@ def _against(df: pd.DataFrame, model: str, previous: str, decoding: str) -> list
     table = with_verdicts([r for r in rows if r["seeds"]], ["scale", "task"])
     bullets = []
     for scale, group in table.groupby("scale", observed=True, sort=False):
-        fisher_min = [min_p(int(a.split("/")[1]), paired=False, other=int(b.split("/")[1]))
-                      for a, b in zip(group["learned"], group["against"])]
-        if (group["min p"] >= ALPHA).all() and min(fisher_min) >= ALPHA:  # no test can resolve
+        floor = group[["min p", "fisher min p"]].min(axis=None)  # the smallest p possible
+        if floor >= ALPHA:  # too few seeds for either test to resolve anything
             seeds = int(group["seeds"].max())
             parts = [f"{r['task']} {points(r['difference'])}" for _, r in group.iterrows()]
             bullets.append(f"Against the {rung(previous).display} ({scale_label(scale)}, "
                            f"{DECODED[decoding]}, {seeds_word(seeds)}): {'; '.join(parts)}; "
                            f"at {seeds_word(seeds)} no test can resolve a difference (the "
-                           f"smallest p the seeds allow is "
-                           f"{min(group['min p'].min(), *fisher_min):.3g}).")
+                           f"smallest p the seeds allow is {floor:.3g}).")
             continue
         parts = [f"{r['task']} {points(r['difference'])} (learned {r['learned']} against "
                  f"{r['against']}; {r['verdict']}, Holm p {r['holm p']:.3g}; the paired seeds "
@@ -215,7 +215,7 @@ def answer(final: pd.DataFrame, model: str, previous: str | None,
     before, and the paper's numbers (the guide to the ladder chapters says what one seed per
     task cannot tell)."""
     df = at_train_len(final[final["variant"] == "faithful"])
-    scales = [s for s in scales_of(df) if (df["scale"] == s).any() and s != "paper"]
+    scales = [s for s in stored_scales(df) if s != PAPER_SCALE]
     if not scales:
         return Markdown(f"No run of the {rung(model).display} is stored yet.")
     scale = scales[0]

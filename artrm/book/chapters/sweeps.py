@@ -19,6 +19,7 @@ from artrm.book.statistics import learned_count, plateau_top, proportion_interva
 from artrm.experiments.sweeps import TASK
 from artrm.models.ladder import model_names
 from artrm.results.schema import Record
+from artrm.training.reevaluate import stored_evaluation
 
 METRICS = ["char_acc", "first_char_acc", "last_char_acc", "seq_acc"]  # shown, of TASK_METRICS
 
@@ -210,10 +211,8 @@ REFERENCES = ("1x1", "2x2 (the authors' rule)")  # the faithful splits tested ag
 
 def greedy_acc(record: Record, length: int, metric: str = "char_acc") -> float:
     """The record's stored greedy evaluation at `length` (NaN when it has none)."""
-    for e in record.get("evaluations", []):
-        if e["decoding"] == "greedy" and e.get("steps") is None and str(length) in e["metrics"]:
-            return e["metrics"][str(length)][metric]
-    return float("nan")
+    metrics = stored_evaluation(record, "greedy") or {}
+    return metrics[str(length)][metric] if str(length) in metrics else float("nan")
 
 
 def mechanism_frame(records: Iterable[Record], length: int) -> pd.DataFrame:
@@ -268,16 +267,12 @@ def mechanism_tests(m: pd.DataFrame) -> pd.DataFrame:
     return with_verdicts(rows, ["setting", "reference"])
 
 
-def _per_step(values: list[float], per_step: int) -> list[float]:
-    return [sum(values[i:i + per_step]) for i in range(0, len(values), per_step)]
-
-
-def gradient_table(records: Iterable[Record]) -> pd.DataFrame:
-    """One row per trained run that has both traces of its final weights (`gradient_trace`,
-    `state_trace`, computed from its checkpoint): per ACT step, the mean halting probability
-    and the mean weight of its state in the ACT readout (evaluation problems, every step run),
-    and the share of the loss gradient's norm that reaches its passes (one training forward
-    and backward), in percent."""
+def traced_frame(records: Iterable[Record]) -> pd.DataFrame:
+    """One row per faithful run of SETTINGS that has both traces of its trained weights
+    (`gradient_trace`, `state_trace`, computed from its checkpoint), in SETTINGS order: per ACT
+    step, the mean halting probability and the mean weight of its state in the ACT readout
+    (evaluation problems, every step run) and the fraction of the loss gradient's norm that
+    reaches its passes (one training forward and backward); the passes it reaches at all."""
     rows = []
     for r in records:
         grads, states = r.get("gradient_trace"), r.get("state_trace")
@@ -285,16 +280,32 @@ def gradient_table(records: Iterable[Record]) -> pd.DataFrame:
         setting = SETTINGS.get((a["budget"], a["n_outer"], a["n_inner"], a["grad_cycles"]))
         if grads is None or states is None or setting is None or a["state_norm"]:
             continue
-        per = a["n_outer"] * (a["n_inner"] + 1)
-        share = np.asarray(_per_step(grads["grad_norm"], per))
-        share = 100 * share / share.sum() if share.sum() else share
-        rows.append({"setting": setting, "seed": r["seed"],
-                     "halting probability": ", ".join(f"{p:.2f}" for p in states["halt_p"]),
-                     "readout weight (%)": ", ".join(f"{100 * w:.0f}"
-                                                     for w in states.get("act_weight", [])),
-                     "gradient (%)": ", ".join(f"{x:.0f}" for x in share),
-                     "passes reached": sum(g > 0 for g in grads["grad_norm"])})
+        per = a["n_outer"] * (a["n_inner"] + 1)  # block passes per ACT step
+        norms = np.asarray(grads["grad_norm"])
+        steps = np.add.reduceat(norms, np.arange(0, len(norms), per))
+        rows.append({"setting": setting, "seed": r["seed"], "halt_p": states["halt_p"],
+                     "act_weight": states.get("act_weight", []),
+                     "gradient": (steps / steps.sum() if steps.sum() else steps).tolist(),
+                     "reached": int((norms > 0).sum())})
     order = {s: i for i, s in enumerate(SETTINGS.values())}
-    return (pd.DataFrame(rows).sort_values(["setting", "seed"], key=lambda c: c.map(order)
-                                           if c.name == "setting" else c)
-            .set_index(["setting", "seed"]) if rows else NO_RUN)
+    df = pd.DataFrame(rows, columns=["setting", "seed", "halt_p", "act_weight", "gradient",
+                                     "reached"])
+    return df.sort_values(["setting", "seed"], key=lambda c: c.map(order)
+                          if c.name == "setting" else c).reset_index(drop=True)
+
+
+def gradient_table(traced: pd.DataFrame) -> pd.DataFrame:
+    """`traced_frame` for reading: the lists per ACT step as text, in percent but for the
+    halting probabilities."""
+    if traced.empty:
+        return NO_RUN
+
+    def listed(values: list[float], scale: float, digits: int) -> str:
+        return ", ".join(f"{scale * v:.{digits}f}" for v in values)
+
+    return pd.DataFrame({
+        "setting": traced["setting"], "seed": traced["seed"],
+        "halting probability": [listed(v, 1, 2) for v in traced["halt_p"]],
+        "readout weight (%)": [listed(v, 100, 0) for v in traced["act_weight"]],
+        "gradient (%)": [listed(v, 100, 0) for v in traced["gradient"]],
+        "passes reached": traced["reached"]}).set_index(["setting", "seed"])
