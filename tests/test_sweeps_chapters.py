@@ -58,6 +58,13 @@ def test_plateau_exits_name_the_first_step_past_the_threshold_or_never():
     assert "Autoregressive TRM at no budget (in 300 steps)" in text
 
 
+def test_accuracy_at_reads_one_evaluation_round_or_says_there_is_none():
+    r = curve_record("gpt", 24, [0.2, 0.5, 0.8])  # rounds at steps 100, 200, 300
+    assert sweeps.accuracy_at(r, 200, 10) == 0.5
+    assert math.isnan(sweeps.accuracy_at(r, 400, 10))  # the run is shorter
+    assert math.isnan(sweeps.accuracy_at(r, 200, 20))  # that round did not evaluate L20
+
+
 def test_plateau_exit_is_read_from_the_mean_over_seeds():
     curves = sweeps.curves_frame([curve_record("ut", 6, [0.1, 0.4], seed=1),
                                     curve_record("ut", 6, [0.1, 0.1], seed=2)], 10)

@@ -225,10 +225,15 @@ def mechanism_frame(records: Iterable[Record], length: int) -> pd.DataFrame:
     df["setting"] = [SETTINGS.get((b, h, inner, g)) for b, h, inner, g in
                      zip(df["budget"], df["H"], df["L"], df["grad_cycles"])]
     df["greedy"] = [greedy_acc(r, length) for r in records]
-    df["at 2,000"] = [next((h["eval"][str(length)]["char_acc"] for h in r["history"]
-                            if h["step"] == 2000 and str(length) in h["eval"]), float("nan"))
-                      for r in records]
+    df["at 2,000"] = [accuracy_at(r, 2000, length) for r in records]
     return df[df["setting"].notna()].reset_index(drop=True)
+
+
+def accuracy_at(record: Record, step: int, length: int) -> float:
+    """The record's sampled character accuracy at `length` in its evaluation round at `step`
+    (NaN when it has none: the run is shorter, or that round did not evaluate `length`)."""
+    return next((h["eval"][str(length)]["char_acc"] for h in record["history"]
+                 if h["step"] == step and str(length) in h["eval"]), float("nan"))
 
 
 def _per_seed(values: pd.Series) -> str:
