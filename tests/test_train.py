@@ -58,4 +58,5 @@ def test_the_record_holds_history_passes_and_provenance():
     assert 1 <= record["passes"]["forward_mean"] <= 6
     assert len(record["curves"]["loss"]) == 8
     assert record["provenance"]["torch"] == torch.__version__
+    assert record["provenance"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert record["config_hash"] == cfg.hash

@@ -31,6 +31,13 @@ def git_commit() -> dict[str, Any]:
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
+    try:  # Linux names the CPU model here; platform.processor() is often empty
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
     return platform.processor() or platform.machine()
 
 
@@ -43,6 +50,8 @@ def environment(device: torch.device) -> dict[str, Any]:
         "cuda": torch.version.cuda,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        # the CPU kernels torch dispatches to (AVX2, AVX512, ...): they decide a CPU run's rounding
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "git": git_commit(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
