@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from artrm.config import DataConfig, EvalConfig, ExecConfig, OptimConfig
+from artrm.results.provenance import machine
 from artrm.training.train import Trainer, train
 from tests.conftest import tiny_arch, tiny_run
 
@@ -59,4 +60,10 @@ def test_the_record_holds_history_passes_and_provenance():
     assert len(record["curves"]["loss"]) == 8
     assert record["provenance"]["torch"] == torch.__version__
     assert record["provenance"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert machine(record["provenance"]) and "x86_64" not in machine(record["provenance"])
     assert record["config_hash"] == cfg.hash
+
+
+def test_the_machine_is_the_host_tag_of_the_platform():
+    assert machine({"platform": "Linux-6.18.44-fc-v769-x86_64-with-glibc2.36"}) == "fc-v769"
+    assert machine({"platform": "Linux-5.15.0-91-generic-aarch64-with-glibc2.35"}) == "91-generic"

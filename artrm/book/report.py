@@ -39,6 +39,7 @@ from artrm.data.tasks import task_names
 from artrm.errors import check_choice
 from artrm.experiments.study import BASELINES, CORE, FIXES_OF, variant_of
 from artrm.models.ladder import model_names, rung
+from artrm.results.provenance import machine
 from artrm.results.store import Record
 from artrm.training.metrics import METRICS as TASK_METRICS
 from artrm.training.reevaluate import stored_evaluation
@@ -421,7 +422,7 @@ def provenance_table(runs: Runs) -> pd.DataFrame:
     for scale, r in pairs:
         p = r["provenance"]
         rows.append({"scale": scale_label(scale), "model": r["model"], "task": r["task"],
-                     "seed": r["seed"], "device": p["device_name"],
+                     "seed": r["seed"], "device": p["device_name"], "machine": machine(p),
                      "threads": p["exec"]["threads"], "torch": p["torch"],
                      "python": p["python"], "commit": (p["git"]["commit"] or "-")[:10]
                      + ("+" if p["git"]["dirty"] else ""), "created": p["created"][:10],

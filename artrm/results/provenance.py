@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -55,3 +56,9 @@ def environment(device: torch.device) -> dict[str, Any]:
         "git": git_commit(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def machine(provenance: dict[str, Any]) -> str:
+    """The machine a run was made on, as its platform names it (the host's kernel tag): one
+    config on two machines agrees to rounding at first, then drifts apart."""
+    return re.sub(r"^[A-Za-z]+-[\d.]+-|-(x86_64|aarch64|arm64).*$", "", provenance["platform"])

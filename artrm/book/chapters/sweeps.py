@@ -4,7 +4,6 @@ accuracy against the block-pass budget for every weight-tied rung."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 import matplotlib.pyplot as plt
@@ -240,13 +239,6 @@ def accuracy_at(record: Record, step: int, length: int) -> float:
 def loss_at(record: Record, step: int) -> float:
     """The record's training loss at `step`, averaged as logged (NaN when it has no such round)."""
     return next((h["train_loss"] for h in record["history"] if h["step"] == step), float("nan"))
-
-
-def machine(record: Record) -> str:
-    """The machine a run was trained on, as its provenance's platform names it (runs of one
-    config on two machines agree to rounding at first and then drift apart)."""
-    return re.sub(r"^[A-Za-z]+-[\d.]+-|-(x86_64|aarch64|arm64).*$", "",
-                  record["provenance"]["platform"])
 
 
 def _per_seed(values: pd.Series) -> str:
