@@ -7,6 +7,8 @@ import math
 
 from artrm.book import chapter
 from artrm.book.chapters import sweeps
+from artrm.experiments.profiles import PROFILES
+from artrm.experiments.sweeps import ALL_FLAT, FLAT, FLAT_RUNGS, flat_configs, flat_setting
 
 
 def record(model: str, seed: int, h: int, inner: int, state_norm: bool, acc: float,
@@ -151,3 +153,15 @@ def test_the_mechanism_tables_say_when_no_run_is_stored():
     assert list(sweeps.mechanism_table(m).index) == ["no run stored"]
     assert sweeps.mechanism_tests(m).empty
     assert list(sweeps.gradient_table(sweeps.traced_frame([])).index) == ["no run stored"]
+
+
+def test_the_flat_grid_changes_one_setting_and_tries_the_cheap_one_on_every_flat_rung():
+    profile = PROFILES["cpu"]
+    configs = flat_configs(profile, (1337,))
+    names = [(c.model, flat_setting(c, profile)) for c in configs]
+    assert len(set(names)) == len(names) == len(FLAT) - len(ALL_FLAT) + 3 * len(ALL_FLAT)
+    assert {m for m, s in names if s in ALL_FLAT} == set(FLAT_RUNGS)
+    assert all(m == "gpt" for m, s in names if s not in ALL_FLAT)
+    assert flat_setting(profile.config("gpt", "addition", 1337), profile) == "profile"
+    cheap = next(c for c in configs if c.model == "gpt_level1")
+    assert (cheap.arch.budget, cheap.optim.steps) == (6, 10_000)

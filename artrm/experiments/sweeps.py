@@ -10,7 +10,8 @@ mechanism  the Dual Nested UT runs that separate gradient coverage, the number o
            authors' own H-L setting, which fixes four ACT steps);
 budget     compute scaling: budgets 6, 12, 24 and 48 block passes for every weight-tied rung;
 flat       why the Dense Transformer stays on the plateau at the cpu profile's width: the
-           paper's batch and dropout, a wider model, fewer layers, more steps, one at a time.
+           paper's batch and dropout, a wider model, fewer layers, more steps, one at a time;
+           and a cheap setting tried on all three flat rungs.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ FLAT: dict[str, dict[str, dict[str, object]]] = {  # setting -> {config section:
     "budget 6": {"arch": {"budget": 6}},
     "budget 12": {"arch": {"budget": 12}},
     "20,000 steps": {"optim": {"steps": 20_000}},
+    "budget 6, 10,000 steps": {"arch": {"budget": 6}, "optim": {"steps": 10_000}},
 }
+FLAT_RUNGS = ("gpt", "gpt_level1", "gpt_level2")  # Dense, Iterative, Iterative Step
+ALL_FLAT = ("budget 6, 10,000 steps",)  # the FLAT settings tried on every flat rung
 TASK = "addition"
 
 
@@ -85,14 +89,15 @@ def mechanism_configs(profile: Profile, seeds: tuple[int, ...] | None = None
 
 def flat_configs(profile: Profile, seeds: tuple[int, ...] | None = None) -> list[RunConfig]:
     """The Dense Transformer on addition with each setting of FLAT changed from the profile's
-    (its first seed unless `seeds` are given)."""
+    (the profile's seeds unless `seeds` are given), and every flat rung in ALL_FLAT's."""
     out = []
     for seed in seeds or profile.seeds:
-        for changes in FLAT.values():
-            cfg = profile.config("gpt", TASK, seed)
-            sections = {name: replace(getattr(cfg, name), **fields)
-                        for name, fields in changes.items()}
-            out.append(cfg.replace(**sections))
+        for name, changes in FLAT.items():
+            for model in FLAT_RUNGS if name in ALL_FLAT else ("gpt",):
+                cfg = profile.config(model, TASK, seed)
+                sections = {section: replace(getattr(cfg, section), **fields)
+                            for section, fields in changes.items()}
+                out.append(cfg.replace(**sections))
     return out
 
 
