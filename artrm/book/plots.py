@@ -464,5 +464,5 @@ def test_time_compute(sweep: pd.DataFrame, metric: str = "char_acc") -> Figure:
                     label=label(model) + ("" if variant == "faithful" else f" ({variant})"))
         ax.axvline(1.0, color="grey", lw=1, ls="--")
         ax.set_xscale("log", base=2)
-    return finish(fig, axes, "loop steps at evaluation / trained steps",
+    return finish(fig, axes, "loop-step ratio",  # evaluated / trained; the caption says so
                   f"{_metric(metric)} (greedy)")
