@@ -10,19 +10,7 @@ from typing import Any
 
 import torch
 
-from artrm.results.provenance import git_commit
-
-
-def cpu_model() -> str:
-    """The processor's model name from /proc/cpuinfo, else what `platform` knows."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from artrm.results.provenance import cpu_model, git_commit
 
 
 def memory_gib() -> float | None:

@@ -29,17 +29,21 @@ def git_commit() -> dict[str, Any]:
     return {"commit": _git("rev-parse", "HEAD"), "dirty": bool(status)}
 
 
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:  # Linux names the CPU model here; platform.processor() is often empty
-        with open("/proc/cpuinfo") as f:
-            for line in f:
+def cpu_model() -> str:
+    """The processor's model name from /proc/cpuinfo, else what `platform` knows (on Linux
+    `platform.processor()` is often empty)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
 
 
 def environment(device: torch.device) -> dict[str, Any]:
