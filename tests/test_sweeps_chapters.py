@@ -163,5 +163,5 @@ def test_the_flat_grid_changes_one_setting_and_tries_the_cheap_one_on_every_flat
     assert {m for m, s in names if s in ALL_FLAT} == set(FLAT_RUNGS)
     assert all(m == "gpt" for m, s in names if s not in ALL_FLAT)
     assert flat_setting(profile.config("gpt", "addition", 1337), profile) == "profile"
-    cheap = next(c for c in configs if c.model == "gpt_level1")
-    assert (cheap.arch.budget, cheap.optim.steps) == (6, 10_000)
+    cheap = sorted((c.arch.budget, c.optim.steps) for c in configs if c.model == "gpt_level1")
+    assert cheap == [(6, 10_000), (6, 20_000)]
