@@ -155,7 +155,7 @@ def test_the_mechanism_tables_say_when_no_run_is_stored():
     assert list(sweeps.gradient_table(sweeps.traced_frame([])).index) == ["no run stored"]
 
 
-def test_the_flat_grid_changes_one_setting_and_tries_the_cheap_one_on_every_flat_rung():
+def test_the_flat_grid_changes_one_setting_and_tries_some_on_every_flat_rung():
     profile = PROFILES["cpu"]
     configs = flat_configs(profile, (1337,))
     names = [(c.model, flat_setting(c, profile)) for c in configs]
@@ -163,5 +163,5 @@ def test_the_flat_grid_changes_one_setting_and_tries_the_cheap_one_on_every_flat
     assert {m for m, s in names if s in ALL_FLAT} == set(FLAT_RUNGS)
     assert all(m == "gpt" for m, s in names if s not in ALL_FLAT)
     assert flat_setting(profile.config("gpt", "addition", 1337), profile) == "profile"
-    cheap = sorted((c.arch.budget, c.optim.steps) for c in configs if c.model == "gpt_level1")
-    assert cheap == [(6, 10_000), (6, 20_000)]
+    tried = sorted((c.arch.budget, c.optim.steps) for c in configs if c.model == "gpt_level1")
+    assert tried == [(6, 10_000), (6, 20_000), (24, 20_000)]

@@ -41,7 +41,7 @@ FLAT: dict[str, dict[str, dict[str, object]]] = {  # setting -> {config section:
     "budget 6, 20,000 steps": {"arch": {"budget": 6}, "optim": {"steps": 20_000}},
 }
 FLAT_RUNGS = ("gpt", "gpt_level1", "gpt_level2")  # Dense, Iterative, Iterative Step
-ALL_FLAT = ("budget 6, 10,000 steps", "budget 6, 20,000 steps")  # tried on every flat rung
+ALL_FLAT = ("budget 6, 10,000 steps", "budget 6, 20,000 steps", "20,000 steps")  # every flat rung
 TASK = "addition"
 
 
